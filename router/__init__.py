@@ -1,0 +1,36 @@
+"""sor-sweep's domain: market data, the allocator, the replay simulator, baselines and metrics.
+
+Pure Python and numpy; nothing here imports Kafka or Ray.
+"""
+
+from router.allocator import Venue, allocate, compute_cost
+from router.fees import FeeRate, VenueFees
+from router.marketdata import DataError, DataQuality, Snapshots, Window, load_mbp
+from router.metrics import StrategyResult, closing_price, objective, savings_bps, summarize
+from router.replay import Fills, Timeline
+from router.strategies import RouterParams, check_order, run_baselines, run_router, simulate_all
+
+__all__ = [
+    "DataError",
+    "DataQuality",
+    "FeeRate",
+    "Fills",
+    "RouterParams",
+    "Snapshots",
+    "StrategyResult",
+    "Timeline",
+    "Venue",
+    "VenueFees",
+    "Window",
+    "allocate",
+    "check_order",
+    "closing_price",
+    "compute_cost",
+    "load_mbp",
+    "objective",
+    "run_baselines",
+    "run_router",
+    "savings_bps",
+    "simulate_all",
+    "summarize",
+]

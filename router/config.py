@@ -1,0 +1,264 @@
+"""The YAML config, validated once at the boundary into frozen dataclasses.
+
+Validation is a JSON Schema (unknown keys are errors); messages name the file and the key path.
+Relative paths resolve against the config file's folder. Kafka client options may reference
+environment variables as ``${NAME}`` so that secrets never live in the repo.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
+from router.marketdata import MAX_DEPTH, parse_time_of_day
+from router.strategies import RouterParams, check_order
+
+_NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+_RATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"fee": {"type": "number"}, "rebate": {"type": "number"}},
+}
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "data": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path"],
+            "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "date": {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                "depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH},
+                "window": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
+                },
+                "synthetic": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "seed": {"type": "integer", "minimum": 0},
+                        "venues": {"type": "integer", "minimum": 1, "maximum": 8},
+                    },
+                },
+            },
+        },
+        "order": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"size": {"type": "integer"}, "step": {"type": "integer"}},
+        },
+        "venues": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"default": _RATE},
+            "patternProperties": {r"^[0-9]+$": _RATE},
+        },
+        "grid": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")},
+        },
+        "kafka": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "bootstrap_servers": {
+                    "oneOf": [
+                        {"type": "string", "minLength": 1},
+                        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    ]
+                },
+                "topic": {"type": "string", "minLength": 1},
+                "pace": {"type": "number", "minimum": 0},
+                "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                "client": {"type": "object"},
+            },
+        },
+        "source": {"enum": ["kafka", "file"]},
+        "ray": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"address": {"type": ["string", "null"]}},
+        },
+    },
+}
+
+
+class ConfigError(ValueError):
+    """A config problem: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: Path
+    start: str = "13:36:32"
+    end: str = "13:45:14"
+    depth: int = 1
+    date: str | None = None
+    synthetic_seed: int | None = None  # generate the file with this seed when it is absent
+    synthetic_venues: int = 4
+
+
+@dataclass(frozen=True)
+class OrderConfig:
+    size: int = 5000
+    step: int = 100
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    lambda_over: tuple[float, ...] = (0.1, 0.4, 1.0)
+    lambda_under: tuple[float, ...] = (0.1, 0.6, 1.0)
+    theta_queue: tuple[float, ...] = (0.1, 0.3, 0.5)
+
+    def points(self) -> list[RouterParams]:
+        """Every grid point, in grid order (lambda_over slowest, theta_queue fastest)."""
+        return [
+            RouterParams(*p)
+            for p in itertools.product(self.lambda_over, self.lambda_under, self.theta_queue)
+        ]
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
+    topic: str = "mock_l1_stream"
+    pace: float = 0.0
+    timeout_s: float = 60.0
+    client: dict[str, Any] = field(default_factory=dict)  # extra kafka-python options
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig
+    order: OrderConfig = field(default_factory=OrderConfig)
+    venues: VenueFees = field(default_factory=VenueFees)
+    grid: GridConfig = field(default_factory=GridConfig)
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    source: str = "file"
+    ray_address: str | None = None
+    path: Path | None = None  # the config file this came from
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        if error.schema.get("patternProperties"):
+            extra = [k for k in extra if not re.fullmatch(r"[0-9]+", k)]
+            allowed.append("<publisher_id>")
+        return (
+            f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
+        )
+    return f"{where}: {error.message}"
+
+
+def _expand_env(value: Any, key: str) -> Any:
+    """``${NAME}`` in a Kafka client option string is read from the environment."""
+    if not isinstance(value, str):
+        return value
+
+    def lookup(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"kafka.client.{key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lookup, value)
+
+
+def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
+    """Validate a loaded YAML document; relative paths resolve against ``base``."""
+    raw = {} if raw is None else raw
+    if isinstance(raw, dict) and isinstance(raw.get("venues"), dict):
+        raw = raw | {"venues": {str(k): v for k, v in raw["venues"].items()}}
+    errors = sorted(
+        jsonschema.Draft202012Validator(_SCHEMA).iter_errors(raw), key=lambda e: list(e.path)
+    )
+    if errors:
+        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in errors))
+    if "data" not in raw:
+        raise ConfigError(f"{source}: (top level): 'data' is a required property (data.path)")
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {message}")
+
+    data, window = raw["data"], raw["data"].get("window", {})
+    synthetic = data.get("synthetic")
+    data_config = DataConfig(
+        path=(base / data["path"]).resolve(),
+        start=window.get("start", DataConfig.start),
+        end=window.get("end", DataConfig.end),
+        depth=data.get("depth", DataConfig.depth),
+        date=data.get("date"),
+        synthetic_seed=None if synthetic is None else synthetic.get("seed", 0),
+        synthetic_venues=(synthetic or {}).get("venues", DataConfig.synthetic_venues),
+    )
+    for key in ("start", "end"):
+        try:
+            parse_time_of_day(getattr(data_config, key))
+        except ValueError as exc:
+            raise fail(f"data.window.{key}", str(exc)) from None
+    if parse_time_of_day(data_config.end)[0] < parse_time_of_day(data_config.start)[0]:
+        raise fail("data.window", f"end {data_config.end} is before start {data_config.start}")
+
+    order = OrderConfig(**raw.get("order", {}))
+    try:
+        check_order(order.size, order.step)
+    except ValueError as exc:
+        raise fail("order", str(exc)) from None
+
+    venues = raw.get("venues", {})
+    default = FeeRate(**{"fee": DEFAULT_FEE, "rebate": DEFAULT_REBATE} | venues.get("default", {}))
+    fees = VenueFees(
+        default=default,
+        by_publisher={
+            int(k): FeeRate(**{"fee": default.fee, "rebate": default.rebate} | v)
+            for k, v in venues.items()
+            if k != "default"
+        },
+    )
+    grid = GridConfig(**{k: tuple(float(x) for x in v) for k, v in raw.get("grid", {}).items()})
+
+    kafka = dict(raw.get("kafka", {}))
+    servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)
+    client = {k: _expand_env(v, k) for k, v in kafka.pop("client", {}).items()}
+    kafka_config = KafkaConfig(
+        bootstrap_servers=(servers,) if isinstance(servers, str) else tuple(servers),
+        client=client,
+        **kafka,
+    )
+    return Config(
+        data=data_config,
+        order=order,
+        venues=fees,
+        grid=grid,
+        kafka=kafka_config,
+        source=raw.get("source", "file"),
+        ray_address=raw.get("ray", {}).get("address"),
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return replace(parse_config(raw, path.parent, str(path)), path=path.resolve())

@@ -1,0 +1,68 @@
+"""Per-strategy figures, a pure function of fills (and, for the objective, the last quotes)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from router.replay import Fills, Timeline
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """What a strategy paid. ``avg_fill_px`` is None when nothing filled."""
+
+    total_cash: float
+    avg_fill_px: float | None
+    filled_shares: int
+    unfilled_shares: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def summarize(fills: Fills) -> StrategyResult:
+    """total_cash includes fees; avg_fill_px = total_cash / filled_shares."""
+    filled = int(fills.shares.sum())
+    cash = float(math.fsum(fills.cash))
+    return StrategyResult(
+        total_cash=cash,
+        avg_fill_px=cash / filled if filled else None,
+        filled_shares=filled,
+        unfilled_shares=fills.order_size - filled,
+    )
+
+
+def savings_bps(baseline: StrategyResult, router: StrategyResult) -> float | None:
+    """(avg_baseline - avg_router) / avg_baseline * 10,000; None if either filled nothing."""
+    if baseline.avg_fill_px is None or router.avg_fill_px is None:
+        return None
+    return (baseline.avg_fill_px - router.avg_fill_px) / baseline.avg_fill_px * 10_000
+
+
+def closing_price(timeline: Timeline) -> float:
+    """The window's last best ask plus that venue's fee: what a leftover share would cost.
+
+    Uses each venue's last state in the window; inf if no venue shows an ask then.
+    """
+    snap = timeline.snapshots
+    last_rows = np.full(len(timeline.publishers), -1)
+    np.maximum.at(last_rows, timeline.venue_index, np.arange(len(snap)))
+    last_rows = last_rows[last_rows >= 0]
+    showing = last_rows[snap.ask_sz[last_rows, 0] > 0]
+    if not len(showing):
+        return math.inf
+    venue_of = timeline.venue_index[showing]
+    all_in = snap.ask_px[showing, 0] + timeline.fee[venue_of]
+    best = int(np.lexsort((timeline.publishers[venue_of], snap.ask_px[showing, 0]))[0])
+    return float(all_in[best])
+
+
+def objective(result: StrategyResult, closing: float) -> float:
+    """A run's cost for the sweep: cash plus unfilled shares at the closing price, so a
+    partial fill never looks cheap."""
+    if result.unfilled_shares == 0:
+        return result.total_cash
+    return result.total_cash + result.unfilled_shares * closing

@@ -1,0 +1,155 @@
+"""Replay engine: one strategy buys a parent order against the snapshot arrays.
+
+Semantics (the README states them for users):
+
+- Instants are the distinct ``ts`` values, in order. At each instant every venue's new state is
+  applied first; a venue that publishes a new state shows its full displayed size again.
+- Each strategy runs in its own simulation: shares it took from a venue are removed from that
+  venue's displayed top-of-book size until the venue's next state.
+- A strategy is a cumulative target per instant (non-decreasing, ending at the order size) and a
+  taker that decides where to buy the current shortfall. Fills are at the venue's best ask; each
+  costs ``shares * (ask + fee)``.
+
+Only instants where the target exceeds what is filled are visited, so a strategy that fills early
+costs almost nothing to replay, and venue state is brought forward lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.fees import VenueFees
+from router.marketdata import Snapshots
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """Instants of a snapshot set and, per row, the index of its venue (ascending publisher id)."""
+
+    snapshots: Snapshots
+    instant_ts: np.ndarray  # ts of each instant
+    instant_end: np.ndarray  # one past the last row of each instant
+    venue_index: np.ndarray  # per row, index into ``publishers``
+    publishers: np.ndarray  # publisher ids, ascending
+    fee: np.ndarray  # per venue, $/share
+    rebate: np.ndarray
+
+    @classmethod
+    def of(cls, snapshots: Snapshots, fees: VenueFees) -> Timeline:
+        ts = snapshots.ts
+        boundary = np.flatnonzero(ts[1:] != ts[:-1]) + 1
+        publishers = snapshots.venues
+        rates = [fees.of(p) for p in publishers]
+        return cls(
+            snapshots=snapshots,
+            instant_ts=ts[np.r_[0, boundary]] if len(ts) else ts,
+            instant_end=np.r_[boundary, len(ts)] if len(ts) else ts,
+            venue_index=np.searchsorted(publishers, snapshots.publisher_id),
+            publishers=publishers,
+            fee=np.array([r.fee for r in rates], dtype=float),
+            rebate=np.array([r.rebate for r in rates], dtype=float),
+        )
+
+    def __len__(self) -> int:
+        return len(self.instant_ts)
+
+
+class Market:
+    """One strategy's view of every venue: latest state, less the shares it took since."""
+
+    _VECTOR_ADVANCE = 16  # rows; fewer are applied one by one
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        snap = timeline.snapshots
+        self.ask_px = snap.ask_px[:, 0]
+        self.ask_sz = snap.ask_sz[:, 0]
+        venues = len(timeline.publishers)
+        self.latest = np.full(venues, -1, dtype=np.int64)  # row of each venue's state, -1: none yet
+        self.taken = np.zeros(venues, dtype=np.int64)
+        self._applied = 0
+
+    def advance(self, end_row: int) -> None:
+        """Apply every row before ``end_row``: those venues show their full size again."""
+        start, self._applied = self._applied, max(self._applied, end_row)
+        if end_row - start <= self._VECTOR_ADVANCE:
+            for row in range(start, end_row):
+                venue = self.timeline.venue_index[row]
+                self.latest[venue] = row
+                self.taken[venue] = 0
+        elif end_row > start:
+            reversed_venues = self.timeline.venue_index[start:end_row][::-1]
+            venues, first = np.unique(reversed_venues, return_index=True)
+            self.latest[venues] = end_row - 1 - first
+            self.taken[venues] = 0
+
+    def quotes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(best ask, displayed size after our takes) per venue; size 0 where nothing shows."""
+        known = self.latest >= 0
+        rows = np.where(known, self.latest, 0)
+        size = np.where(known, self.ask_sz[rows] - self.taken, 0)
+        return self.ask_px[rows], size
+
+
+#: Given the market view and the shortfall, the (venue index, shares) to buy now.
+Taker = Callable[[Market, int], list[tuple[int, int]]]
+
+
+@dataclass(frozen=True, eq=False)
+class Fills:
+    """Every fill of one strategy's run, in time order; prices exclude fees."""
+
+    name: str
+    order_size: int
+    ts: np.ndarray
+    publisher_id: np.ndarray
+    shares: np.ndarray
+    price: np.ndarray
+    fee: np.ndarray  # $/share paid on each fill
+
+    @property
+    def cash(self) -> np.ndarray:
+        """Cash paid per fill, fees included."""
+        return self.shares * (self.price + self.fee)
+
+
+def replay(
+    timeline: Timeline, name: str, order_size: int, targets: np.ndarray, taker: Taker
+) -> Fills:
+    """Run one strategy: at each instant where ``targets`` exceeds the filled shares, let the
+    taker buy toward it. ``targets[i]`` is the cumulative target at instant ``i``."""
+    market = Market(timeline)
+    records: list[tuple[int, int, int, float, float]] = []
+    filled, instant = 0, 0
+    while filled < order_size:
+        instant = max(instant, int(np.searchsorted(targets, filled, side="right")))
+        if instant >= len(timeline):
+            break
+        market.advance(int(timeline.instant_end[instant]))
+        for venue, shares in taker(market, int(targets[instant]) - filled):
+            row = market.latest[venue]
+            records.append(
+                (
+                    int(timeline.instant_ts[instant]),
+                    int(timeline.publishers[venue]),
+                    shares,
+                    float(market.ask_px[row]),
+                    float(timeline.fee[venue]),
+                )
+            )
+            market.taken[venue] += shares
+            filled += shares
+        instant += 1
+    columns = list(zip(*records, strict=True)) if records else [[]] * 5
+    return Fills(
+        name=name,
+        order_size=order_size,
+        ts=np.array(columns[0], dtype=np.int64),
+        publisher_id=np.array(columns[1], dtype=np.int64),
+        shares=np.array(columns[2], dtype=np.int64),
+        price=np.array(columns[3], dtype=float),
+        fee=np.array(columns[4], dtype=float),
+    )

@@ -1,0 +1,119 @@
+"""The router and the three baselines, each a cumulative schedule plus a taker.
+
+- router(params): whenever shares remain, buy ``allocate(...)``'s split of
+  ``min(remaining, sum of each venue's displayed size rounded down to step)``.
+- best_ask: buy everything it can at once at the single venue with the lowest ask.
+- twap: 60-second buckets from the window start, cumulative target floor(order*(b+1)/n).
+- vwap: cumulative target floor(order * V(t) / V_total) from the window's trade volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.allocator import Venue, allocate
+from router.fees import VenueFees
+from router.marketdata import NS_PER_SECOND, Snapshots
+from router.replay import Fills, Market, Timeline, replay
+
+TWAP_BUCKET_NS = 60 * NS_PER_SECOND
+
+
+@dataclass(frozen=True)
+class RouterParams:
+    """The Cont & Kukanov penalty parameters a sweep tunes."""
+
+    lambda_over: float
+    lambda_under: float
+    theta_queue: float
+
+
+def best_ask_taker(market: Market, shortfall: int) -> list[tuple[int, int]]:
+    """All it can at the lowest-ask venue showing size (ties: lower publisher id)."""
+    ask, size = market.quotes()
+    showing = np.flatnonzero(size > 0)
+    if not len(showing):
+        return []
+    venue = int(showing[np.argmin(ask[showing])])  # argmin keeps the first: lower publisher id
+    return [(venue, min(shortfall, int(size[venue])))]
+
+
+def router_taker(params: RouterParams, step: int):
+    """The static allocator over venues showing size, in ascending publisher id order."""
+
+    def take(market: Market, shortfall: int) -> list[tuple[int, int]]:
+        ask, size = market.quotes()
+        showing = np.flatnonzero(size > 0)
+        target = min(shortfall, int((size[showing] // step).sum()) * step)
+        if target < step:
+            return []
+        timeline = market.timeline
+        venues = [
+            Venue(float(ask[v]), int(size[v]), float(timeline.fee[v]), float(timeline.rebate[v]))
+            for v in showing
+        ]
+        split, _ = allocate(
+            target, venues, params.lambda_over, params.lambda_under, params.theta_queue, step
+        )
+        return [(int(v), q) for v, q in zip(showing, split, strict=True) if q > 0]
+
+    return take
+
+
+def twap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
+    """Bucket b = [start + 60b s, start + 60(b+1) s), the last one running to the window's end."""
+    window = timeline.snapshots.window
+    buckets = max(1, -(-window.nominal_ns // TWAP_BUCKET_NS))  # ceil
+    bucket = np.minimum((timeline.instant_ts - window.start_ns) // TWAP_BUCKET_NS, buckets - 1)
+    return order_size * (bucket + 1) // buckets
+
+
+def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
+    """Traded volume up to and including each instant, as a share of the window's total."""
+    snap = timeline.snapshots
+    starts = np.r_[0, timeline.instant_end[:-1]]
+    cumulative = np.cumsum(np.add.reduceat(snap.volume, starts)) if len(snap) else snap.volume
+    if not len(cumulative) or cumulative[-1] == 0:
+        return twap_targets(timeline, order_size)
+    return order_size * cumulative // cumulative[-1]
+
+
+def run_router(timeline: Timeline, order_size: int, step: int, params: RouterParams) -> Fills:
+    targets = np.full(len(timeline), order_size, dtype=np.int64)
+    return replay(timeline, "router", order_size, targets, router_taker(params, step))
+
+
+def run_baselines(timeline: Timeline, order_size: int) -> dict[str, Fills]:
+    full = np.full(len(timeline), order_size, dtype=np.int64)
+    schedules = {
+        "best_ask": full,
+        "twap": twap_targets(timeline, order_size),
+        "vwap": vwap_targets(timeline, order_size),
+    }
+    return {
+        name: replay(timeline, name, order_size, targets, best_ask_taker)
+        for name, targets in schedules.items()
+    }
+
+
+def check_order(order_size: int, step: int) -> None:
+    """The order must be a positive multiple of the allocator's step."""
+    if step <= 0:
+        raise ValueError(f"order.step must be a positive whole number of shares, got {step}")
+    if order_size <= 0 or order_size % step:
+        raise ValueError(
+            f"order.size must be a positive multiple of order.step ({step}), got {order_size}"
+        )
+
+
+def simulate_all(
+    snapshots: Snapshots, fees: VenueFees, order_size: int, step: int, params: RouterParams
+) -> dict[str, Fills]:
+    """The router and every baseline on one snapshot set."""
+    check_order(order_size, step)
+    timeline = Timeline.of(snapshots, fees)
+    return {"router": run_router(timeline, order_size, step, params)} | run_baselines(
+        timeline, order_size
+    )

@@ -1,0 +1,164 @@
+"""``python -m sweep CONFIG.yaml``: consume once, sweep the grid on Ray Tune, print one JSON.
+
+stdout carries only the JSON report; Ray's and Tune's output go to stderr (``--quiet``: nowhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from router.config import Config, ConfigError, GridConfig, load_config
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sweep",
+        description="Tune the Cont & Kukanov router's parameters with a Ray Tune grid search.",
+    )
+    parser.add_argument("config", type=Path, help="YAML config (see configs/default.yaml)")
+    parser.add_argument("--source", choices=("kafka", "file"), help="override the config's source")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument("--address", help="Ray cluster to join ('auto', host:port)")
+    parser.add_argument("--quiet", action="store_true", help="print only the JSON report")
+    parser.add_argument("--plot", action="store_true", help="also write PNG plots (extra: plot)")
+    parser.add_argument(
+        "--smoke-test", action="store_true", help="one grid point only: a fast end-to-end check"
+    )
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def stdout_for_json(quiet: bool):
+    """Yield a stream onto the real stdout; meanwhile fd 1 goes to stderr (quiet: fds 1 and 2
+    go to /dev/null), so nothing Ray, Tune or a worker prints can corrupt the JSON."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    sink = os.open(os.devnull, os.O_WRONLY) if quiet else os.dup(2)
+    os.dup2(sink, 1)
+    if quiet:
+        os.dup2(sink, 2)
+    try:
+        with open(saved_out, "w", closefd=False) as real_stdout:
+            yield real_stdout
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        for fd in (saved_out, saved_err, sink):
+            os.close(fd)
+
+
+def load_snapshots(config: Config, source: str):
+    """The snapshot arrays, built once by the driver: from Kafka (consume once) or the file."""
+    if source == "kafka":
+        from sweep.kafka_source import consume_snapshots
+
+        return consume_snapshots(config)
+    from producer.synthetic import ensure
+    from router import load_mbp
+
+    data = config.data
+    if data.synthetic_seed is not None and ensure(
+        data.path, seed=data.synthetic_seed, venues=data.synthetic_venues
+    ):
+        print(f"generated the default day at {data.path}", file=sys.stderr)
+    return load_mbp(data.path, data.start, data.end, data.depth, date=data.date)
+
+
+def run(config: Config, args: argparse.Namespace) -> dict:
+    """The whole sweep; returns the report."""
+    import ray
+
+    from router import Timeline, run_baselines, summarize
+    from sweep.backtest import SweepData
+    from sweep.grid import run_grid
+    from sweep.report import build_report, write_outputs
+
+    source = args.source or config.source
+    grid = config.grid
+    if args.smoke_test:
+        grid = GridConfig(*(values[:1] for values in grid.__dict__.values()))
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    snapshots = load_snapshots(config, source)
+    timings["load"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    context = ray.init(
+        address=args.address or config.ray_address,
+        log_to_driver=not args.quiet,
+        configure_logging=True,
+        logging_level="ERROR" if args.quiet else "INFO",
+    )
+    timings["ray_init"] = time.perf_counter() - clock
+    try:
+        if context.dashboard_url:
+            print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
+        clock = time.perf_counter()
+        data = SweepData.build(snapshots, config.venues, config.order.size, config.order.step)
+        trials = run_grid(
+            data,
+            grid,
+            storage_path=str((args.out / "tune").resolve()),
+            verbose=0 if args.quiet else 1,
+        )
+        timings["trials"] = time.perf_counter() - clock
+    finally:
+        ray.shutdown()
+
+    clock = time.perf_counter()
+    timeline = Timeline.of(snapshots, config.venues)
+    baselines = {k: summarize(v) for k, v in run_baselines(timeline, config.order.size).items()}
+    report = build_report(
+        trials=trials, grid=grid, baselines=baselines, snapshots=snapshots, source=source
+    )
+    if args.plot:
+        from sweep.plots import write_plots
+
+        write_plots(report, trials, grid, timeline, config, args.out)
+    timings["report"] = time.perf_counter() - clock
+    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    write_outputs(report, trials, grid, args.out)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.source:
+        config = replace(config, source=args.source)
+    err = os.fdopen(os.dup(2), "w")
+    try:
+        with stdout_for_json(args.quiet) as out:
+            report = run(config, args)
+            out.write(json.dumps(report, indent=2) + "\n")
+    except KeyboardInterrupt:
+        print("interrupted: trials stopped and the local Ray cluster shut down", file=err)
+        return 130
+    except Exception as exc:  # one clear line for the user; the traceback when not quiet
+        if not args.quiet:
+            import traceback
+
+            traceback.print_exc(file=err)
+        print(f"error: {exc}", file=err)
+        return 1
+    finally:
+        err.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

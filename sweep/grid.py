@@ -1,0 +1,55 @@
+"""The Ray Tune grid: one trial per grid point, each a thin wrapper around ``run_backtest``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import ray
+from ray import tune
+
+from router import RouterParams
+from router.config import GridConfig
+from sweep.backtest import SweepData, run_backtest
+
+PARAMS = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
+
+
+class SweepError(RuntimeError):
+    """A trial failed: no best parameters are picked from a broken grid."""
+
+
+def trainable(config: dict, *, data: SweepData) -> None:
+    """One grid point. ``data`` arrives from the object store via ``tune.with_parameters``."""
+    metrics = run_backtest(RouterParams(**{k: config[k] for k in PARAMS}), data)
+    if metrics["avg_fill_px"] is None:  # Tune stores metrics as numbers
+        metrics["avg_fill_px"] = math.nan
+    tune.report(metrics | {"node_id": ray.get_runtime_context().get_node_id()})
+
+
+def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: int) -> list[dict]:
+    """Run every grid point; one row per trial (parameters, metrics, trial id, node id).
+
+    Raises :class:`SweepError` naming the failed trial if any trial raised.
+    """
+    param_space = {name: tune.grid_search(list(getattr(grid, name))) for name in PARAMS}
+    tuner = tune.Tuner(
+        tune.with_parameters(trainable, data=data),
+        param_space=param_space,
+        tune_config=tune.TuneConfig(reuse_actors=True),
+        run_config=tune.RunConfig(name="sor_sweep", storage_path=storage_path, verbose=verbose),
+    )
+    results = tuner.fit()
+    for result in results:
+        if result.error is not None:
+            trial = result.path.rsplit("/", 1)[-1]
+            raise SweepError(f"trial {trial} failed: {result.error!r}") from result.error
+    return [
+        {name: result.config[name] for name in PARAMS}
+        | {k: result.metrics[k] for k in ("trial_id", "node_id", "objective")}
+        | {
+            k: result.metrics[k]
+            for k in ("total_cash", "avg_fill_px", "filled_shares", "unfilled_shares")
+        }
+        for result in results
+    ]

@@ -1,0 +1,110 @@
+"""Replay semantics on small hand-made books whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from router import (
+    FeeRate,
+    RouterParams,
+    VenueFees,
+    closing_price,
+    load_mbp,
+    objective,
+    savings_bps,
+    simulate_all,
+    summarize,
+)
+from router.replay import Timeline
+from tests.mbp import at, row, write
+
+FEES = VenueFees(default=FeeRate(0.003, 0.002), by_publisher={2: FeeRate(0.001, 0.002)})
+PARAMS = RouterParams(0.4, 0.6, 0.3)
+
+
+@pytest.fixture
+def two_venues(tmp_path):
+    """Venue 1 (fee 0.003) and venue 2 (fee 0.001); 400 shares trade in the window."""
+    rows = [
+        row(at("13:36:32"), 1, 10.00, 300),
+        row(at("13:36:32"), 2, 10.01, 250),
+        row(at("13:36:40"), 2, 10.01, 150, action="T", size=100),
+        row(at("13:37:00"), 1, 10.02, 500),
+        row(at("13:37:40"), 2, 10.03, 200, action="T", size=300),
+        row(at("13:37:50"), 1, 10.05, 1000),
+    ]
+    # Window of 87 s as written: two TWAP buckets, [13:36:32, 13:37:32) and [13:37:32, end].
+    return load_mbp(write(tmp_path / "two.csv", rows), "13:36:32", "13:37:59")
+
+
+def fills_of(result):
+    return [
+        (int(t), int(p), int(s), float(px))
+        for t, p, s, px in zip(
+            result.ts, result.publisher_id, result.shares, result.price, strict=True
+        )
+    ]
+
+
+def test_router_splits_by_price_including_fees(two_venues):
+    router = simulate_all(two_venues, FEES, 400, 100, PARAMS)["router"]
+    # Unit costs 10.003 (venue 1) < 10.011 (venue 2): 300 at venue 1, then 100 at venue 2.
+    assert fills_of(router) == [(at("13:36:32"), 1, 300, 10.00), (at("13:36:32"), 2, 100, 10.01)]
+    assert summarize(router).total_cash == pytest.approx(300 * 10.003 + 100 * 10.011)
+
+
+def test_best_ask_waits_for_taken_size_to_come_back(two_venues):
+    best = simulate_all(two_venues, FEES, 400, 100, PARAMS)["best_ask"]
+    # 300 at venue 1; venue 1 then shows 0 to this strategy until its next state, so the
+    # remaining 100 come from venue 2's new state at 13:36:40.
+    assert fills_of(best) == [(at("13:36:32"), 1, 300, 10.00), (at("13:36:40"), 2, 100, 10.01)]
+
+
+def test_twap_buys_each_bucket_target(two_venues):
+    twap = simulate_all(two_venues, FEES, 400, 100, PARAMS)["twap"]
+    assert fills_of(twap) == [(at("13:36:32"), 1, 200, 10.00), (at("13:37:40"), 1, 200, 10.02)]
+    assert summarize(twap).total_cash == pytest.approx(200 * 10.003 + 200 * 10.023)
+
+
+def test_vwap_follows_traded_volume(two_venues):
+    vwap = simulate_all(two_venues, FEES, 400, 100, PARAMS)["vwap"]
+    # 100 of 400 shares traded by 13:36:40, all 400 by 13:37:40.
+    assert fills_of(vwap) == [(at("13:36:40"), 1, 100, 10.00), (at("13:37:40"), 1, 300, 10.02)]
+
+
+def test_metrics_and_savings(two_venues):
+    runs = simulate_all(two_venues, FEES, 400, 100, PARAMS)
+    router, vwap = summarize(runs["router"]), summarize(runs["vwap"])
+    assert router.filled_shares == 400 and router.unfilled_shares == 0
+    assert router.avg_fill_px == pytest.approx(4002.0 / 400)
+    assert vwap.avg_fill_px == pytest.approx((100 * 10.003 + 300 * 10.023) / 400)
+    expected = (vwap.avg_fill_px - router.avg_fill_px) / vwap.avg_fill_px * 10_000
+    assert savings_bps(vwap, router) == pytest.approx(expected)
+    assert expected > 0
+
+
+def test_shortfall_is_reported_and_priced(tmp_path):
+    rows = [row(at("13:36:32"), 1, 10.00, 250), row(at("13:36:33"), 2, 10.01, 50)]
+    snap = load_mbp(write(tmp_path / "thin.csv", rows), "13:36:32", "13:36:40")
+    runs = simulate_all(snap, FEES, 1000, 100, PARAMS)
+    router, best = summarize(runs["router"]), summarize(runs["best_ask"])
+    # The router buys whole steps only: 200 of venue 1's 250, nothing of venue 2's 50.
+    assert (router.filled_shares, router.unfilled_shares) == (200, 800)
+    assert (best.filled_shares, best.unfilled_shares) == (300, 700)
+    closing = closing_price(Timeline.of(snap, FEES))
+    assert closing == pytest.approx(10.003)  # venue 1's last ask (10.00) plus its fee
+    assert objective(router, closing) == pytest.approx(200 * 10.003 + 800 * 10.003)
+
+
+def test_strategy_that_fills_nothing_has_no_average(tmp_path):
+    rows = [row(at("13:36:32"), 1, 10.00, 50)]
+    snap = load_mbp(write(tmp_path / "odd.csv", rows), "13:36:32", "13:36:40")
+    router = summarize(simulate_all(snap, FEES, 100, 100, PARAMS)["router"])
+    assert router.avg_fill_px is None and router.unfilled_shares == 100
+    assert savings_bps(router, router) is None
+
+
+@pytest.mark.parametrize(("size", "step"), [(150, 100), (0, 100), (-100, 100), (100, 0)])
+def test_order_must_be_a_positive_multiple_of_step(two_venues, size, step):
+    with pytest.raises(ValueError, match="order"):
+        simulate_all(two_venues, FEES, size, step, PARAMS)

@@ -1,0 +1,207 @@
+"""Tests for producer.synthetic: the file must look like a Databento MBP-10 CSV and be
+reproducible, because the backtester's results are only comparable on identical data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from producer.synthetic import generate, main
+
+SMALL_ROWS = 3_000
+WINDOW_START = pd.Timestamp("2024-08-01T13:36:32Z")
+WINDOW_END = pd.Timestamp("2024-08-01T13:45:14.999999999Z")
+ISO_NS = re.compile(r"^2024-08-01T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
+
+
+def expected_header() -> list[str]:
+    """The column order Databento uses for mbp-10 CSV, written out independently."""
+    head = "ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,depth,price,size,"
+    head += "flags,ts_in_delta,sequence"
+    columns = head.split(",")
+    for level in range(10):
+        for field in ("bid_px", "ask_px", "bid_sz", "ask_sz", "bid_ct", "ask_ct"):
+            columns.append(f"{field}_{level:02d}")
+    return [*columns, "symbol"]
+
+
+def levels(df: pd.DataFrame, field: str) -> np.ndarray:
+    """The ten columns of one book field (e.g. ``bid_px``) as a rows x 10 array."""
+    return df[[f"{field}_{level:02d}" for level in range(10)]].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    generate(path, seed=7, rows=SMALL_ROWS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small(small_csv: Path) -> pd.DataFrame:
+    return pd.read_csv(small_csv)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, pd.DataFrame]:
+    path = tmp_path_factory.mktemp("default") / "default.csv"
+    written = generate(path)
+    return written, pd.read_csv(path)
+
+
+@pytest.fixture(scope="module")
+def default(default_run: tuple[int, pd.DataFrame]) -> pd.DataFrame:
+    return default_run[1]
+
+
+def test_header_is_databento_mbp10(small_csv: Path) -> None:
+    header = small_csv.read_text().splitlines()[0].split(",")
+    assert len(header) == 74
+    assert header == expected_header()
+
+
+def test_same_seed_gives_identical_bytes(tmp_path: Path, small_csv: Path) -> None:
+    again = tmp_path / "again.csv"
+    generate(again, seed=7, rows=SMALL_ROWS)
+    assert again.read_bytes() == small_csv.read_bytes()
+
+
+def test_different_seed_gives_different_file(tmp_path: Path, small_csv: Path) -> None:
+    other = tmp_path / "other.csv"
+    generate(other, seed=8, rows=SMALL_ROWS)
+    assert other.read_bytes() != small_csv.read_bytes()
+
+
+def test_default_uses_four_real_publishers(default: pd.DataFrame) -> None:
+    assert set(default["publisher_id"]) == {2, 5, 8, 9}
+
+
+@pytest.mark.parametrize(("venues", "publishers"), [(1, {2}), (8, {2, 5, 8, 9, 37, 38, 43, 44})])
+def test_venue_count_picks_publishers_in_order(
+    tmp_path: Path, venues: int, publishers: set[int]
+) -> None:
+    path = tmp_path / "venues.csv"
+    generate(path, seed=1, venues=venues, rows=2_000)
+    assert set(pd.read_csv(path)["publisher_id"]) == publishers
+
+
+@pytest.mark.parametrize("venues", [0, 9])
+def test_venue_count_out_of_range_is_rejected(tmp_path: Path, venues: int) -> None:
+    with pytest.raises(ValueError, match="venues"):
+        generate(tmp_path / "bad.csv", venues=venues, rows=100)
+    with pytest.raises(SystemExit):
+        main(["--seed", "1", "--venues", str(venues), "--out", str(tmp_path / "bad.csv")])
+    assert not list(tmp_path.iterdir())
+
+
+def test_constant_fields(small: pd.DataFrame) -> None:
+    assert set(small["rtype"]) == {10}
+    assert set(small["instrument_id"]) == {38}
+    assert set(small["symbol"]) == {"AAPL"}
+    assert set(small["action"]) == {"A", "C", "M", "T"}
+    assert set(small["side"]) == {"A", "B"}
+    assert small["depth"].between(0, 9).all()
+    assert small["ts_in_delta"].between(10_000, 300_000).all()
+
+
+def test_timestamps_are_iso_ns_inside_window(small: pd.DataFrame) -> None:
+    for column in ("ts_recv", "ts_event"):
+        assert small[column].str.match(ISO_NS).all(), column
+    recv = pd.to_datetime(small["ts_recv"], utc=True)
+    event = pd.to_datetime(small["ts_event"], utc=True)
+    assert recv.min() >= WINDOW_START and recv.max() <= WINDOW_END
+    assert event.min() >= WINDOW_START and event.max() <= WINDOW_END
+    latency_us = (recv - event).dt.total_seconds() * 1e6
+    assert latency_us.between(10, 200).all()
+    assert recv.is_monotonic_increasing  # rows are in ts_recv order
+
+
+def test_each_venue_feed_is_in_order(small: pd.DataFrame) -> None:
+    event = pd.to_datetime(small["ts_event"], utc=True)
+    for _, rows in small.groupby("publisher_id"):
+        assert event[rows.index].is_monotonic_increasing
+        assert (rows["sequence"].diff().dropna() > 0).all()
+
+
+def test_rows_cover_the_whole_window(default: pd.DataFrame) -> None:
+    recv = pd.to_datetime(default["ts_recv"], utc=True)
+    assert recv.min() - WINDOW_START < pd.Timedelta(seconds=5)
+    assert WINDOW_END - recv.max() < pd.Timedelta(seconds=5)
+
+
+def test_books_are_ordered_on_a_one_cent_grid(default: pd.DataFrame) -> None:
+    bids, asks = levels(default, "bid_px"), levels(default, "ask_px")
+    assert (bids[:, 0] < asks[:, 0]).all()
+    assert (np.diff(bids, axis=1) < 0).all()
+    assert (np.diff(asks, axis=1) > 0).all()
+    for prices in (bids, asks, default[["price"]].to_numpy()):
+        assert np.allclose(prices * 100, np.round(prices * 100), atol=1e-6)
+
+
+def test_mid_stays_in_a_realistic_range(default: pd.DataFrame) -> None:
+    mid = (default["bid_px_00"] + default["ask_px_00"]) / 2
+    assert mid.between(222.4, 223.6).all()
+    assert mid.max() - mid.min() > 0.05  # the price does move
+
+
+def test_sizes_and_counts_are_plausible(default: pd.DataFrame) -> None:
+    for field in ("bid_sz", "ask_sz", "bid_ct", "ask_ct"):
+        values = levels(default, field)
+        assert values.dtype.kind == "i" and (values > 0).all(), field
+    assert default["size"].dtype.kind == "i" and (default["size"] > 0).all()
+    for side in ("bid", "ask"):
+        counts, sizes = levels(default, f"{side}_ct"), levels(default, f"{side}_sz")
+        assert (counts <= sizes // 100 + 1).all()
+
+
+def test_sizes_are_mostly_round_lots(default: pd.DataFrame) -> None:
+    round_share = (default["size"] % 100 == 0).mean()
+    assert 0.6 < round_share < 0.98
+
+
+def test_trades_hit_the_best_level(default: pd.DataFrame) -> None:
+    trades = default[default["action"] == "T"]
+    assert 0.05 <= len(trades) / len(default) <= 0.10
+    sells, buys = trades[trades["side"] == "A"], trades[trades["side"] == "B"]
+    assert len(sells) > 0 and len(buys) > 0
+    assert np.allclose(sells["price"], sells["bid_px_00"])
+    assert np.allclose(buys["price"], buys["ask_px_00"])
+    resting = np.where(trades["side"] == "A", trades["bid_sz_00"], trades["ask_sz_00"])
+    assert (trades["size"] <= resting).all()
+
+
+def test_trade_is_followed_by_its_book_update(default: pd.DataFrame) -> None:
+    for _, rows in default.groupby("publisher_id"):
+        rows = rows.reset_index(drop=True)
+        after = rows.index[rows["action"] == "T"] + 1
+        after = after[after < len(rows)]
+        assert (rows.loc[after, "action"] == "C").all()
+        assert (rows.loc[after, "ts_event"].to_numpy() == rows.loc[after - 1, "ts_event"]).all()
+
+
+def test_venues_differ_in_spread_and_activity(default: pd.DataFrame) -> None:
+    spread = (default["ask_px_00"] - default["bid_px_00"]) * 100
+    by_venue = spread.groupby(default["publisher_id"]).mean()
+    share = default["publisher_id"].value_counts(normalize=True)
+    assert by_venue.max() - by_venue.min() > 0.5  # cents
+    assert by_venue.idxmin() == 2 and share.idxmax() == 2  # XNAS is tightest and busiest
+    assert share.max() - share.min() > 0.05
+
+
+def test_default_size_is_about_60k_rows(default_run: tuple[int, pd.DataFrame]) -> None:
+    written, frame = default_run
+    assert written == len(frame)
+    assert abs(written - 60_000) <= 0.02 * 60_000
+
+
+def test_cli_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli" / "aapl.csv"
+    main(["--seed", "3", "--venues", "2", "--rows", "500", "--out", str(out)])
+    assert "500 rows" in capsys.readouterr().out
+    frame = pd.read_csv(out)
+    assert len(frame) == 500 and set(frame["publisher_id"]) == {2, 5}
+    assert [p.name for p in out.parent.iterdir()] == ["aapl.csv"]  # no temp file left behind
