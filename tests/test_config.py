@@ -1,0 +1,104 @@
+"""Config validation at the boundary: precise messages, unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from router import FeeRate
+from router.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse(doc: str, tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text(doc)
+    return load_config(path)
+
+
+def test_default_config_loads_with_the_pinned_defaults():
+    config = load_config(ROOT / "configs" / "default.yaml")
+    assert config.data.path == ROOT / "data" / "synthetic_day.csv"
+    assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 1)
+    assert (config.order.size, config.order.step) == (5000, 100)
+    assert config.grid.lambda_over == (0.1, 0.4, 1.0)
+    assert config.grid.lambda_under == (0.1, 0.6, 1.0)
+    assert config.grid.theta_queue == (0.1, 0.3, 0.5)
+    assert len(config.grid.points()) == 27
+    assert config.kafka.topic == "mock_l1_stream" and config.source == "file"
+    assert config.venues.of(2) == FeeRate(0.0030, 0.0029)
+    assert config.venues.of(12345) == FeeRate(0.0030, 0.0020)
+
+
+def test_minimal_config_takes_every_default(tmp_path):
+    config = parse("data: {path: day.csv}\n", tmp_path)
+    assert config.data.path == tmp_path / "day.csv"  # relative to the config file's folder
+    assert config.venues.default == FeeRate(0.0030, 0.0020)
+    assert config.kafka.bootstrap_servers == ("127.0.0.1:9092",) and config.ray_address is None
+
+
+def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
+    doc = "data: {path: d.csv}\nvenues:\n  default: {fee: 0.002}\n  2: {rebate: 0.001}\n  '9': {}\n"
+    config = parse(doc, tmp_path)
+    assert config.venues.of(2) == FeeRate(0.002, 0.001)  # its own rebate, the default fee
+    assert config.venues.of(9) == FeeRate(0.002, 0.0020)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("data: {path: d.csv}\nordr: {size: 5}\n", r"\(top level\): unknown key\(s\) 'ordr'"),
+        (
+            "data: {path: d.csv, depht: 2}\n",
+            r"data: unknown key\(s\) 'depht'; allowed: date, depth",
+        ),
+        ("data: {path: d.csv}\nvenues: {X2: {fee: 1}}\n", r"venues: unknown key\(s\) 'X2'"),
+        ("data: {path: d.csv}\nvenues: {2: {fees: 1}}\n", r"venues.2: unknown key\(s\) 'fees'"),
+        (
+            "data: {path: d.csv}\norder: {size: 150}\n",
+            r"order: order.size must be a positive multiple",
+        ),
+        (
+            "data: {path: d.csv}\ngrid: {theta_queue: []}\n",
+            r"grid.theta_queue: \[\] should be non-empty",
+        ),
+        (
+            "data: {path: d.csv}\ngrid: {theta_queue: [a]}\n",
+            r"grid.theta_queue.0: 'a' is not of type",
+        ),
+        ("data: {path: d.csv}\nsource: s3\n", r"source: 's3' is not one of"),
+        ("data: {path: d.csv, window: {start: '9h'}}\n", r"data.window.start: time of day '9h'"),
+        ("data: {path: d.csv, window: {start: '14:00'}}\n", r"data.window: end 13:45:14 is before"),
+        ("data: {path: d.csv, depth: 11}\n", r"data.depth: 11 is greater than the maximum of 10"),
+        ("order: {size: 100}\n", r"'data' is a required property"),
+        ("data: {path: d.csv}\nkafka: {pace: -1}\n", r"kafka.pace: -1 is less than the minimum"),
+        ("data: [1, 2\n", r"not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, doc, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse(doc, tmp_path)
+    assert str(tmp_path / "c.yaml") in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_kafka_client_secrets_come_from_the_environment(tmp_path, monkeypatch):
+    raw = yaml.safe_load(
+        "data: {path: d.csv}\nkafka:\n  client: {sasl_plain_password: '${KAFKA_PW}', retries: 3}\n"
+    )
+    monkeypatch.setenv("KAFKA_PW", "s3cret")
+    assert parse_config(raw, tmp_path).kafka.client == {
+        "sasl_plain_password": "s3cret",
+        "retries": 3,
+    }
+    monkeypatch.delenv("KAFKA_PW")
+    expected = r"kafka\.client\.sasl_plain_password: environment variable KAFKA_PW is not set"
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(raw, tmp_path)

@@ -1,0 +1,169 @@
+"""Fast paths against slow, obviously-correct references on many random inputs.
+
+The replay engine skips idle instants and brings venue state forward lazily; the reference
+below visits every instant, keeps venues in a dict and calls the allocator's enumeration oracle.
+The loader is checked against a csv-module reading that folds rows one by one.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from router import FeeRate, RouterParams, Snapshots, Venue, VenueFees, Window, load_mbp
+from router.strategies import simulate_all
+from tests.mbp import at, row, write
+from tests.test_allocator import enumerate_allocate
+
+FEES = VenueFees(FeeRate(0.003, 0.002), {5: FeeRate(0.001, 0.002), 9: FeeRate(0.0, 0.0)})
+PARAMS = RouterParams(0.4, 0.6, 0.3)
+WINDOW = Window.on("2024-08-01", "13:36:32", "13:39:45")  # 193 s: 4 TWAP buckets
+
+
+def random_snapshots(seed: int) -> Snapshots:
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 60))
+    ts = np.sort(rng.choice(np.arange(rows) * 7_000_000_000 // rows, rows)) + WINDOW.start_ns
+    publishers = rng.choice([2, 5, 8, 9], rows)
+    keys = sorted(set(zip(ts.tolist(), publishers.tolist(), strict=True)))
+    n = len(keys)
+    ask = 10.0 + rng.integers(0, 4, n) * 0.01
+    size = rng.choice([0, 50, 100, 150, 200, 300, 1000], n)
+    ts_sorted = np.array([k[0] for k in keys], dtype=np.int64)
+    ts_sorted = WINDOW.start_ns + (ts_sorted - WINDOW.start_ns) * int(rng.integers(1, 30))
+    return Snapshots(
+        ts=ts_sorted,
+        publisher_id=np.array([k[1] for k in keys], dtype=np.int64),
+        ask_px=np.where(size > 0, ask, np.nan)[:, None],
+        ask_sz=size[:, None].astype(np.int64),
+        bid_px=(ask - 0.01)[:, None],
+        bid_sz=np.full((n, 1), 100, dtype=np.int64),
+        volume=rng.choice([0, 0, 0, 100, 250], n).astype(np.int64),
+        window=WINDOW,
+    )
+
+
+def reference(snap: Snapshots, order: int, step: int) -> dict[str, list[tuple]]:
+    """Every strategy by the README's words, one instant at a time."""
+    instants = sorted(set(snap.ts.tolist()))
+    total_volume = int(snap.volume.sum())
+    buckets = -(-WINDOW.nominal_ns // 60_000_000_000)
+
+    def target(name: str, t: int) -> int:
+        if name in ("router", "best_ask"):
+            return order
+        if name == "vwap" and total_volume:
+            return order * int(snap.volume[snap.ts <= t].sum()) // total_volume
+        bucket = min((t - WINDOW.start_ns) // 60_000_000_000, buckets - 1)
+        return order * (bucket + 1) // buckets
+
+    out = {}
+    for name in ("router", "best_ask", "twap", "vwap"):
+        state: dict[int, tuple[float, int]] = {}
+        fills: list[tuple] = []
+        filled = 0
+        for t in instants:
+            for i in np.flatnonzero(snap.ts == t):
+                state[int(snap.publisher_id[i])] = (
+                    float(snap.ask_px[i, 0]),
+                    int(snap.ask_sz[i, 0]),
+                )
+            shortfall = target(name, t) - filled
+            showing = sorted(p for p, (_, s) in state.items() if s > 0)
+            if shortfall <= 0 or not showing:
+                continue
+            if name == "router":
+                cap = sum(state[p][1] // step * step for p in showing)
+                goal = min(shortfall, cap)
+                if goal < step:
+                    continue
+                venues = [
+                    Venue(state[p][0], state[p][1], FEES.of(p).fee, FEES.of(p).rebate)
+                    for p in showing
+                ]
+                split, _ = enumerate_allocate(goal, venues, 0.4, 0.6, 0.3, step)
+                buys = [(p, q) for p, q in zip(showing, split, strict=True) if q]
+            else:
+                p = min(showing, key=lambda v: (state[v][0], v))
+                buys = [(p, min(shortfall, state[p][1]))]
+            for p, q in buys:
+                fills.append((t, p, q, state[p][0]))
+                state[p] = (state[p][0], state[p][1] - q)
+                filled += q
+        out[name] = fills
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), order=st.sampled_from([100, 300, 700, 1200]))
+def test_replay_matches_reference(seed, order):
+    snap = random_snapshots(seed)
+    fast = simulate_all(snap, FEES, order, 100, PARAMS)
+    expected = reference(snap, order, 100)
+    for name, fills in fast.items():
+        got = list(
+            zip(
+                fills.ts.tolist(),
+                fills.publisher_id.tolist(),
+                fills.shares.tolist(),
+                fills.price.tolist(),
+                strict=True,
+            )
+        )
+        assert got == expected[name], name
+
+
+def reference_load(path, start_ns: int, end_ns: int) -> list[tuple]:
+    """(ts, publisher, ask_px, ask_sz, volume) per (ts, venue), by plain iteration."""
+    groups: dict[tuple[int, int], dict] = {}
+    with open(path, newline="") as fh:
+        for record in csv.DictReader(fh):
+            ts = pd.Timestamp(record["ts_event"]).value
+            if not start_ns <= ts < end_ns:
+                continue
+            key = (ts, int(record["publisher_id"]))
+            group = groups.setdefault(key, {"volume": 0})
+            group["ask"] = (float(record["ask_px_00"]), int(record["ask_sz_00"]))
+            if record["action"] == "T":
+                group["volume"] += int(record["size"])
+    return [(k[0], k[1], *g["ask"], g["volume"]) for k, g in sorted(groups.items())]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_loader_matches_reference(tmp_path_factory, seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 80))
+    base = at("13:36:31")
+    rows = [
+        row(
+            base + int(rng.integers(0, 5)) * 500_000_000 + int(rng.integers(0, 2)),
+            int(rng.choice([2, 5, 8])),
+            round(10 + int(rng.integers(0, 5)) * 0.01, 2),
+            int(rng.choice([100, 200, 37])),
+            action=str(rng.choice(["A", "C", "T"])),
+            size=int(rng.integers(1, 500)),
+        )
+        for _ in range(n)
+    ]
+    path = write(tmp_path_factory.mktemp("ref") / "r.csv", rows)
+    window = Window.on("2024-08-01", "13:36:32", "13:36:32.9")
+    expected = reference_load(path, window.start_ns, window.end_ns)
+    if not expected:
+        return
+    snap = load_mbp(path, "13:36:32", "13:36:32.9")
+    got = list(
+        zip(
+            snap.ts.tolist(),
+            snap.publisher_id.tolist(),
+            snap.ask_px[:, 0].tolist(),
+            snap.ask_sz[:, 0].tolist(),
+            snap.volume.tolist(),
+            strict=True,
+        )
+    )
+    assert got == expected

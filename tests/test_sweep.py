@@ -1,0 +1,151 @@
+"""The sweep: the pure backtest without Ray, the CLI end to end on a real local Ray cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router import FeeRate, RouterParams, VenueFees, load_mbp
+from sweep import SweepData, run_backtest
+from sweep.__main__ import main
+from tests.mbp import at, row, write
+
+ROOT = Path(__file__).resolve().parent.parent
+FEES = VenueFees(FeeRate(0.003, 0.002))
+
+
+def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
+    rows = [row(at("13:36:32"), 1, 10.00, 300), row(at("13:36:33"), 2, 10.01, 200)]
+    snap = load_mbp(write(tmp_path / "d.csv", rows), "13:36:32", "13:36:40")
+    full = run_backtest(RouterParams(0.1, 0.1, 0.1), SweepData.build(snap, FEES, 500, 100))
+    assert full == {
+        "objective": pytest.approx(300 * 10.003 + 200 * 10.013),
+        "total_cash": pytest.approx(300 * 10.003 + 200 * 10.013),
+        "avg_fill_px": pytest.approx((300 * 10.003 + 200 * 10.013) / 500),
+        "filled_shares": 500,
+        "unfilled_shares": 0,
+    }
+    short = run_backtest(RouterParams(0.1, 0.1, 0.1), SweepData.build(snap, FEES, 700, 100))
+    # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
+    assert short["unfilled_shares"] == 200
+    assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
+
+
+@pytest.fixture(scope="module")
+def sweep_run(tmp_path_factory):
+    """One real `python -m sweep` run on a generated day (file source, local Ray)."""
+    work = tmp_path_factory.mktemp("sweep")
+    config = (ROOT / "configs" / "default.yaml").read_text()
+    config = config.replace("../data/synthetic_day.csv", "day.csv").replace("seed: 7", "seed: 11")
+    (work / "c.yaml").write_text(config)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sweep",
+            str(work / "c.yaml"),
+            "--out",
+            str(work / "out"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return work, done
+
+
+def test_cli_prints_exactly_one_json_object(sweep_run):
+    work, done = sweep_run
+    report = json.loads(done.stdout)  # raises if anything else shares stdout
+    assert json.loads((work / "out" / "report.json").read_text()) == report
+
+
+def test_report_is_complete_and_consistent(sweep_run):
+    work, done = sweep_run
+    report = json.loads(done.stdout)
+    grid = {
+        "lambda_over": [0.1, 0.4, 1.0],
+        "lambda_under": [0.1, 0.6, 1.0],
+        "theta_queue": [0.1, 0.3, 0.5],
+    }
+    for key, value in report["best_parameters"].items():
+        assert value in grid[key]
+    strategies = {"optimized": report["optimized"], **report["baselines"]}
+    for name, figures in strategies.items():
+        assert figures["filled_shares"] == 5000 and figures["unfilled_shares"] == 0, name
+        assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / 5000)
+    for name, bps in report["savings_vs_baselines_bps"].items():
+        base, mine = report["baselines"][name]["avg_fill_px"], report["optimized"]["avg_fill_px"]
+        assert bps == pytest.approx((base - mine) / base * 10_000)
+    assert report["trials"]["count"] == 27
+    # The static allocator cannot tell grid points apart; the report must say so.
+    assert report["trials"]["tied_at_best"] == 27 and report["trials"]["all_tied"]
+    assert "every grid point tied" in report["trials"]["note"]
+    assert report["best_parameters"] == {
+        "lambda_over": 0.1,
+        "lambda_under": 0.1,
+        "theta_queue": 0.1,
+    }
+    assert report["data"]["venues"] == [2, 5, 8, 9] and report["data"]["source"] == "file"
+    with open(work / "out" / "trials.csv") as fh:
+        trials = list(csv.DictReader(fh))
+    assert len(trials) == 27 and len({t["trial_id"] for t in trials}) == 27
+
+
+def readme_report_keys() -> dict[str, list[str]]:
+    """The README's 'Report keys' list: top-level key -> its documented sub-keys."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("Report keys", 1)[1].split("\n## ", 1)[0]
+    keys = {}
+    for item in re.split(r"\n- ", section)[1:]:
+        name, _, rest = item.partition(":")
+        keys[name.strip("` ")] = re.findall(r"`(\w+)`", rest)
+    return keys
+
+
+def test_readme_lists_exactly_the_report_keys(sweep_run):
+    report = json.loads(sweep_run[1].stdout)
+    documented = readme_report_keys()
+    assert set(documented) == set(report)
+    for key, value in report.items():
+        assert set(value) <= set(documented[key]), key
+        assert set(documented[key]) - set(value) <= {"note"}, key
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
+    assert main([str(tmp_path / "none.yaml")]) == 2
+    assert f"config file not found: {tmp_path / 'none.yaml'}" in capsys.readouterr().err
+
+
+def test_unknown_config_key_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("data: {path: d.csv}\ngird: {}\n")
+    assert main([str(tmp_path / "c.yaml")]) == 2
+    assert "unknown key(s) 'gird'" in capsys.readouterr().err
+
+
+def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
+    import ray
+
+    from router.config import GridConfig
+    from sweep.grid import SweepError, run_grid
+
+    broken = SweepData(snapshots=None, fees=FEES, order_size=100, step=100, closing=1.0)
+    ray.init(num_cpus=1, include_dashboard=False)
+    try:
+        with pytest.raises(
+            SweepError, match=r"trial trainable_\w+_00000.*failed: .*AttributeError"
+        ):
+            run_grid(
+                broken, GridConfig((0.1,), (0.1,), (0.1,)), storage_path=str(tmp_path), verbose=0
+            )
+    finally:
+        ray.shutdown()
