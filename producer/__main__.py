@@ -1,0 +1,44 @@
+"""``python -m producer CONFIG.yaml``: stream the configured day's snapshots to Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from producer.publish import ProducerError, publish
+from producer.synthetic import ensure
+from router import DataError, load_mbp
+from router.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m producer", description="Stream MBP snapshots to a Kafka topic."
+    )
+    parser.add_argument("config", type=Path, help="YAML config (see configs/default.yaml)")
+    parser.add_argument("--pace", type=float, help="override kafka.pace (0: unpaced)")
+    parser.add_argument("--topic", help="override kafka.topic")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        kafka = replace(config.kafka, topic=args.topic or config.kafka.topic)
+        data = config.data
+        if data.synthetic_seed is not None and ensure(
+            data.path, seed=data.synthetic_seed, venues=data.synthetic_venues
+        ):
+            print(f"generated the default day at {data.path}", file=sys.stderr)
+        snapshots = load_mbp(data.path, data.start, data.end, data.depth, date=data.date)
+        summary = publish(snapshots, kafka, pace=args.pace, progress=not args.quiet)
+    except (ConfigError, DataError, FileNotFoundError, ProducerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    print(json.dumps(asdict(summary)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""The Kafka pipeline against the real local broker: producer, consume once, failures."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from kafka import KafkaProducer
+
+from producer import wire
+from producer.publish import ProducerError, publish
+from producer.synthetic import generate
+from router import Snapshots, load_mbp
+from router.config import KafkaConfig
+from sweep.kafka_source import ConsumeError, consume
+from tests.kafka_broker import SERVERS, fresh_topic, require_broker
+
+
+@pytest.fixture(autouse=True)
+def broker():
+    require_broker()
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Snapshots:
+    path = tmp_path_factory.mktemp("kafka") / "day.csv"
+    generate(path, seed=5, venues=4, rows=4000)
+    return load_mbp(path)
+
+
+def assert_same(got: Snapshots, expected: Snapshots) -> None:
+    for name in Snapshots._ARRAYS:
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+    assert got.window == expected.window and got.quality == expected.quality
+
+
+def raw_producer() -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=list(SERVERS))
+
+
+def test_round_trip_equals_the_csv(day):
+    kafka = fresh_topic()
+    summary = publish(day, kafka, pace=0, progress=False)
+    assert summary.messages == len(day)
+    assert_same(consume(kafka, timeout_s=30), day)
+
+
+def test_round_trip_at_depth_ten_over_three_partitions(tmp_path):
+    path = tmp_path / "deep.csv"
+    generate(path, seed=9, venues=3, rows=1500)
+    deep = load_mbp(path, depth=10)
+    kafka = fresh_topic()
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
+    admin.create_topics([NewTopic(kafka.topic, num_partitions=3, replication_factor=1)])
+    admin.close()
+    publish(deep, kafka, pace=0, progress=False)
+    assert_same(consume(kafka, timeout_s=30), deep)
+
+
+def test_rerun_never_doubles_data(day):
+    kafka = fresh_topic()
+    first = publish(day, kafka, pace=0, progress=False)
+    second = publish(day, kafka, pace=0, progress=False)
+    assert first.run != second.run
+    assert_same(consume(kafka, timeout_s=30), day)
+
+
+def test_run_cut_short_is_never_used(day):
+    kafka = fresh_topic()
+    publish(day, kafka, pace=0, progress=False)
+    producer = raw_producer()
+    for payload in wire.encode(day)[:50]:  # a later run that died before its end record
+        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "cut-short"))
+    producer.flush()
+    producer.close()
+    assert_same(consume(kafka, timeout_s=30), day)
+
+
+def test_only_an_incomplete_run_times_out_with_what_it_saw(day):
+    kafka = fresh_topic()
+    producer = raw_producer()
+    for payload in wire.encode(day)[:7]:
+        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
+    producer.flush()
+    producer.close()
+    start = time.monotonic()
+    with pytest.raises(ConsumeError, match=r"no complete run .* within 2 s: received 7 records"):
+        consume(kafka, timeout_s=2)
+    assert time.monotonic() - start < 10
+
+
+def test_malformed_message_names_its_offset(day):
+    kafka = fresh_topic()
+    producer = raw_producer()
+    payloads = wire.encode(day)
+    for payload in payloads[:3]:
+        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
+    producer.send(kafka.topic, value=b"\x01garbage", headers=wire.headers("snapshot", "r1"))
+    producer.flush()
+    producer.close()
+    with pytest.raises(ConsumeError, match=r"partition 0 offset 3: malformed snapshot of run r1"):
+        consume(kafka, timeout_s=10)
+
+
+def test_foreign_record_names_its_offset():
+    kafka = fresh_topic()
+    producer = raw_producer()
+    producer.send(kafka.topic, value=b"{}")
+    producer.flush()
+    producer.close()
+    with pytest.raises(ConsumeError, match=r"offset 0: not a sor-sweep record"):
+        consume(kafka, timeout_s=10)
+
+
+def test_unreachable_broker_is_a_clear_error_in_bounded_time(day):
+    kafka = KafkaConfig(
+        bootstrap_servers=("127.0.0.1:1",), topic="x", client={"bootstrap_timeout_ms": 1500}
+    )
+    start = time.monotonic()
+    with pytest.raises(ProducerError, match=r"no Kafka broker reachable at 127\.0\.0\.1:1 within"):
+        publish(day, kafka, pace=0, progress=False)
+    with pytest.raises(ConsumeError, match=r"no Kafka broker reachable at 127\.0\.0\.1:1 within"):
+        consume(kafka, timeout_s=5)
+    assert time.monotonic() - start < 15
+
+
+def test_pacing_follows_the_data_without_drift(day):
+    kafka = fresh_topic()
+    pace = 200.0  # the ~523 s window in ~2.6 s
+    summary = publish(day, kafka, pace=pace, progress=False)
+    expected = summary.stream_seconds / pace
+    assert expected <= summary.seconds < expected + 1.5
+    assert summary.max_lag_s < 0.5
+    assert_same(consume(kafka, timeout_s=30), day)
+
+
+def test_producer_cli_uses_the_config(tmp_path, day, capsys):
+    import json
+
+    from producer.__main__ import main
+
+    kafka = fresh_topic()
+    csv = tmp_path / "day.csv"
+    generate(csv, seed=5, venues=4, rows=4000)
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: day.csv}\n"
+        f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}}}\n"
+    )
+    assert main([str(tmp_path / "c.yaml"), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["messages"] == len(day)
+    assert_same(consume(kafka, timeout_s=30), day)
+
+
+def test_sweep_from_kafka_end_to_end(tmp_path, day):
+    """python -m sweep --source kafka: consume once, 27 trials on local Ray, one JSON."""
+    import json
+    import subprocess
+    import sys
+
+    kafka = fresh_topic()
+    publish(day, kafka, pace=0, progress=False)
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: absent.csv}\n"
+        f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sweep", str(tmp_path / "c.yaml"), "--source", "kafka", "--quiet",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["data"]["source"] == "kafka" and report["data"]["rows"] == len(day)
+    assert report["trials"]["count"] == 27
+    assert report["optimized"]["filled_shares"] == 5000
