@@ -78,7 +78,7 @@ def run(config: Config, args: argparse.Namespace) -> dict:
     """The whole sweep; returns the report."""
     import ray
 
-    from router import Timeline, run_baselines, summarize
+    from router import RouterParams, Timeline, run_baselines, run_router, summarize
     from sweep.backtest import SweepData
     from sweep.grid import run_grid
     from sweep.report import build_report, write_outputs
@@ -117,14 +117,18 @@ def run(config: Config, args: argparse.Namespace) -> dict:
 
     clock = time.perf_counter()
     timeline = Timeline.of(snapshots, config.venues)
-    baselines = {k: summarize(v) for k, v in run_baselines(timeline, config.order.size).items()}
+    runs = run_baselines(timeline, config.order.size)
+    baselines = {name: summarize(fills) for name, fills in runs.items()}
     report = build_report(
         trials=trials, grid=grid, baselines=baselines, snapshots=snapshots, source=source
     )
     if args.plot:
         from sweep.plots import write_plots
 
-        write_plots(report, trials, grid, timeline, config, args.out)
+        best = RouterParams(**report["best_parameters"])
+        runs["router"] = run_router(timeline, config.order.size, config.order.step, best)
+        for path in write_plots(runs, trials, grid, snapshots.window.start_ns, args.out):
+            print(f"wrote {path}", file=sys.stderr)
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     write_outputs(report, trials, grid, args.out)

@@ -149,3 +149,46 @@ def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
             )
     finally:
         ray.shutdown()
+
+
+def small_day_config(work: Path, extra: str = "") -> Path:
+    """A config on a small generated day (fast trials), written into ``work``."""
+    from producer.synthetic import generate
+
+    generate(work / "day.csv", seed=3, venues=4, rows=3000)
+    (work / "c.yaml").write_text("data: {path: day.csv}\n" + extra)
+    return work / "c.yaml"
+
+
+def test_trials_spread_over_a_two_node_cluster(tmp_path):
+    """--address joins an existing cluster; each trial reports the node it ran on."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sweep", str(small_day_config(tmp_path)), "--quiet",
+             "--address", cluster.address, "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=600, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        cluster.shutdown()
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["trials"]["count"] == 27 and report["trials"]["nodes"] == 2
+    with open(tmp_path / "out" / "trials.csv") as fh:
+        assert len({row["node_id"] for row in csv.DictReader(fh)}) == 2
+
+
+def test_plot_writes_both_pngs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "sweep", str(small_day_config(tmp_path)), "--quiet", "--plot",
+         "--smoke-test", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["trials"]["count"] == 1  # --smoke-test: one grid point
+    for name in ("fills.png", "grid.png"):
+        assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
