@@ -14,7 +14,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import ray
+
+from producer.synthetic import ensure
+from router import RouterParams, Timeline, load_mbp, run_baselines, run_router, summarize
 from router.config import Config, ConfigError, GridConfig, load_config
+from sweep.backtest import SweepData
+from sweep.grid import SweepInterrupted, run_grid
+from sweep.report import build_report, write_outputs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,9 +70,6 @@ def load_snapshots(config: Config, source: str):
         from sweep.kafka_source import consume_snapshots
 
         return consume_snapshots(config)
-    from producer.synthetic import ensure
-    from router import load_mbp
-
     data = config.data
     if data.synthetic_seed is not None and ensure(
         data.path, seed=data.synthetic_seed, venues=data.synthetic_venues
@@ -76,13 +80,6 @@ def load_snapshots(config: Config, source: str):
 
 def run(config: Config, args: argparse.Namespace) -> dict:
     """The whole sweep; returns the report."""
-    import ray
-
-    from router import RouterParams, Timeline, run_baselines, run_router, summarize
-    from sweep.backtest import SweepData
-    from sweep.grid import run_grid
-    from sweep.report import build_report, write_outputs
-
     source = args.source or config.source
     grid = config.grid
     if args.smoke_test:
@@ -149,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         with stdout_for_json(args.quiet) as out:
             report = run(config, args)
             out.write(json.dumps(report, indent=2) + "\n")
-    except KeyboardInterrupt:
-        print("interrupted: trials stopped and the local Ray cluster shut down", file=err)
+    except (KeyboardInterrupt, SweepInterrupted) as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"interrupted{detail}: trials stopped, Ray shut down", file=err)
         return 130
     except Exception as exc:  # one clear line for the user; the traceback when not quiet
         if not args.quiet:

@@ -19,6 +19,10 @@ class SweepError(RuntimeError):
     """A trial failed: no best parameters are picked from a broken grid."""
 
 
+class SweepInterrupted(SweepError):
+    """Stopped (Ctrl-C) before every trial finished: no best from a partial grid."""
+
+
 def trainable(config: dict, *, data: SweepData) -> None:
     """One grid point. ``data`` arrives from the object store via ``tune.with_parameters``."""
     metrics = run_backtest(RouterParams(**{k: config[k] for k in PARAMS}), data)
@@ -44,6 +48,12 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
         if result.error is not None:
             trial = result.path.rsplit("/", 1)[-1]
             raise SweepError(f"trial {trial} failed: {result.error!r}") from result.error
+    expected = len(grid.points())
+    finished = sum(1 for result in results if "objective" in (result.metrics or {}))
+    if finished < expected:  # Tune ends quietly on Ctrl-C, returning the trials it has
+        raise SweepInterrupted(
+            f"sweep stopped early: {finished} of {expected} trials finished; no best picked"
+        )
     return [
         {name: result.config[name] for name in PARAMS}
         | {k: result.metrics[k] for k in ("trial_id", "node_id", "objective")}

@@ -192,3 +192,32 @@ def test_plot_writes_both_pngs(tmp_path):
     assert json.loads(done.stdout)["trials"]["count"] == 1  # --smoke-test: one grid point
     for name in ("fills.png", "grid.png"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_ctrl_c_stops_trials_and_the_local_cluster(tmp_path):
+    """SIGINT mid-sweep: exit 130, no JSON, no best from a partial grid, no Ray left behind."""
+    import os
+    import signal
+    import time
+
+    values = ", ".join(str(v / 100) for v in range(1, 41))
+    grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}]}}\n"  # 4,800 trials
+    config = small_day_config(tmp_path, grid)
+    env = os.environ | {"RAY_ADDRESS": ""}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sweep", str(config), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "TERMINATED" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.readline()  # the first trials have finished
+    assert "TERMINATED" in seen, seen[-2000:]
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-3000:]
+    assert out == ""
+    assert "interrupted (sweep stopped early:" in err
+    assert not (tmp_path / "out" / "report.json").exists()
+    leftover = subprocess.run(["pgrep", "-f", f"raylet.*{tmp_path.name}"], capture_output=True)
+    assert leftover.stdout == b""
