@@ -161,15 +161,22 @@ def small_day_config(work: Path, extra: str = "") -> Path:
 
 
 def test_trials_spread_over_a_two_node_cluster(tmp_path):
-    """--address joins an existing cluster; each trial reports the node it ran on."""
+    """--address joins an existing cluster; each trial reports the node it ran on.
+
+    Trials take milliseconds, so a 27-point grid can finish on the first node's reused actor
+    before the second node's actor has started: 256 points keep both nodes busy.
+    """
     from ray.cluster_utils import Cluster
+
+    eight, four = list(range(1, 9)), list(range(1, 5))
+    grid = f"grid: {{lambda_over: {eight}, lambda_under: {eight}, theta_queue: {four}}}\n"
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "sweep", str(small_day_config(tmp_path)), "--quiet",
+            [sys.executable, "-m", "sweep", str(small_day_config(tmp_path, grid)), "--quiet",
              "--address", cluster.address, "--out", str(tmp_path / "out")],
             capture_output=True, text=True, timeout=600, cwd=ROOT,
         )  # fmt: skip
@@ -177,7 +184,7 @@ def test_trials_spread_over_a_two_node_cluster(tmp_path):
         cluster.shutdown()
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["trials"]["count"] == 27 and report["trials"]["nodes"] == 2
+    assert report["trials"]["count"] == 256 and report["trials"]["nodes"] == 2
     with open(tmp_path / "out" / "trials.csv") as fh:
         assert len({row["node_id"] for row in csv.DictReader(fh)}) == 2
 
