@@ -108,3 +108,25 @@ def test_strategy_that_fills_nothing_has_no_average(tmp_path):
 def test_order_must_be_a_positive_multiple_of_step(two_venues, size, step):
     with pytest.raises(ValueError, match="order"):
         simulate_all(two_venues, FEES, size, step, PARAMS)
+
+
+def test_vwap_without_trades_follows_the_twap_schedule(tmp_path):
+    rows = [row(at("13:36:32"), 1, 10.00, 1000), row(at("13:37:40"), 1, 10.02, 1000)]
+    snap = load_mbp(write(tmp_path / "quiet.csv", rows), "13:36:32", "13:37:59")
+    runs = simulate_all(snap, FEES, 400, 100, PARAMS)
+    assert fills_of(runs["vwap"]) == fills_of(runs["twap"])
+    assert [s for s in runs["vwap"].shares] == [200, 200]
+
+
+def test_every_strategy_fills_the_order_on_the_default_day():
+    from producer.synthetic import ensure
+    from router.config import load_config
+    from tests.test_config import ROOT
+
+    config = load_config(ROOT / "configs" / "default.yaml")
+    ensure(config.data.path, seed=config.data.synthetic_seed, venues=config.data.synthetic_venues)
+    snap = load_mbp(config.data.path, config.data.start, config.data.end, config.data.depth)
+    runs = simulate_all(snap, config.venues, config.order.size, config.order.step, PARAMS)
+    for name, fills in runs.items():
+        result = summarize(fills)
+        assert (result.filled_shares, result.unfilled_shares) == (5000, 0), name
