@@ -1,9 +1,10 @@
 """Consume the topic once into snapshot arrays: the latest complete run, verified.
 
 Reads every partition from the beginning, groups snapshot values by run id, and stops once it
-has caught up with the topic's end and holds every message of the latest run that has an
-end-of-stream record. Runs without one (cut short) are never used; re-running the producer never
-doubles data, because only one run is kept. A malformed record is an error naming its offset.
+has caught up with the topic's end as of the start and holds every message of the latest run
+that has an end-of-stream record (if none is complete yet, it keeps reading until one is).
+Runs without an end record (cut short) are never used; re-running the producer never doubles
+data, because only one run is kept. A malformed record is an error naming its offset.
 """
 
 from __future__ import annotations
@@ -106,16 +107,17 @@ def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Snapshots:
         partitions = _partitions(consumer, kafka.topic, deadline)
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)  # the topic's end when we started
         runs = _Runs()
         while True:
             batch = consumer.poll(timeout_ms=200, max_records=100_000)
             for records in batch.values():
                 for record in records:
                     _add(runs, record, kafka.topic)
-            if not batch and runs.complete():
-                ends = consumer.end_offsets(partitions)
-                if all(consumer.position(p) >= ends[p] for p in partitions):
+            if all(consumer.position(p) >= ends[p] for p in partitions):
+                if runs.complete():
                     break
+                ends = consumer.end_offsets(partitions)  # caught up: wait for a run to finish
             if time.monotonic() > deadline:
                 raise ConsumeError(
                     f"no complete run on topic {kafka.topic} within {timeout_s:g} s: "

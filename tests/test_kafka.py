@@ -176,3 +176,20 @@ def test_sweep_from_kafka_end_to_end(tmp_path, day):
     assert report["data"]["source"] == "kafka" and report["data"]["rows"] == len(day)
     assert report["trials"]["count"] == 27
     assert report["optimized"]["filled_shares"] == 5000
+
+
+def test_consumer_waits_for_a_run_that_finishes_after_it_started(day):
+    """Started before the producer (topic empty but present), it waits for the end record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    kafka = fresh_topic()
+    producer = raw_producer()
+    producer.send(kafka.topic, value=wire.encode(day)[0], headers=wire.headers("snapshot", "old"))
+    producer.flush()
+    producer.close()
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(consume, kafka, timeout_s=60)
+        time.sleep(1.0)
+        assert not waiting.done()
+        publish(day, kafka, pace=0, progress=False)
+        assert_same(waiting.result(timeout=60), day)
