@@ -3,10 +3,11 @@
 Topic records (one partition or several; keyed by publisher id as ASCII digits):
 
 - snapshot, one per (ts_event, venue) row of :class:`router.Snapshots`; headers
-  ``sor.type=snapshot``, ``sor.run=<run id>``, ``sor.v=1``. Value: a packed little-endian
-  record, version 1: ``u8 version, i8 ts (ns UTC), i4 publisher_id, i8 volume`` then, for the
-  stream's depth d, ``f8 ask_px[d], i8 ask_sz[d], f8 bid_px[d], i8 bid_sz[d]`` (21 + 32d bytes;
-  an empty level has size 0 and a NaN price).
+  ``sor.type=snapshot``, ``sor.run=<run id>``, ``sor.v=2``. Value: a packed little-endian
+  record, version 2: ``u8 version, i8 ts (ns UTC), i4 publisher_id, i8 volume, f8 low_trade_px,
+  i8 low_trade_sz`` then, for the stream's depth d, ``f8 ask_px[d], i8 ask_sz[d], f8 bid_px[d],
+  i8 bid_sz[d]`` (37 + 32d bytes; an empty level has size 0 and a NaN price, no trade a NaN
+  low_trade_px). Version 1 lacked the two trade fields.
 - end of stream, one per complete run, sent after every snapshot was acknowledged; headers
   ``sor.type=eos``, ``sor.run``, ``sor.v``. Value: JSON ``{"run", "count", "sha256", "depth",
   "window", "quality"}``; ``sha256`` covers the snapshot values in (ts, publisher_id) order.
@@ -25,8 +26,8 @@ import numpy as np
 
 from router import DataQuality, Snapshots, Window
 
-VERSION = 1
-HEADER_BYTES = 21
+VERSION = 2
+HEADER_BYTES = 37
 LEVEL_BYTES = 32
 
 
@@ -38,6 +39,8 @@ def record_dtype(depth: int) -> np.dtype:
             ("ts", "<i8"),
             ("publisher_id", "<i4"),
             ("volume", "<i8"),
+            ("low_trade_px", "<f8"),
+            ("low_trade_sz", "<i8"),
             ("ask_px", "<f8", (depth,)),
             ("ask_sz", "<i8", (depth,)),
             ("bid_px", "<f8", (depth,)),
@@ -54,7 +57,7 @@ def encode(snapshots: Snapshots) -> list[bytes]:
     """One packed record per snapshot row, in row order."""
     records = np.zeros(len(snapshots), dtype=record_dtype(snapshots.depth))
     records["version"] = VERSION
-    for name in ("ts", "publisher_id", "volume", "ask_px", "ask_sz", "bid_px", "bid_sz"):
+    for name in Snapshots._ARRAYS:
         records[name] = getattr(snapshots, name)
     raw, size = records.tobytes(), records.dtype.itemsize
     return [raw[i : i + size] for i in range(0, len(raw), size)]
@@ -96,6 +99,8 @@ def decode(payloads: list[bytes], eos: dict) -> Snapshots:
         ts=records["ts"].copy(),
         publisher_id=records["publisher_id"].astype(np.int64),
         volume=records["volume"].copy(),
+        low_trade_px=records["low_trade_px"].copy(),
+        low_trade_sz=records["low_trade_sz"].copy(),
         ask_px=records["ask_px"].reshape(-1, eos["depth"]).copy(),
         ask_sz=records["ask_sz"].reshape(-1, eos["depth"]).copy(),
         bid_px=records["bid_px"].reshape(-1, eos["depth"]).copy(),
@@ -112,5 +117,5 @@ def check_payload(value: bytes | None) -> str | None:
     if value[0] != VERSION:
         return f"wire version {value[0]}, expected {VERSION}"
     if (len(value) - HEADER_BYTES) % LEVEL_BYTES or len(value) <= HEADER_BYTES:
-        return f"{len(value)} bytes is not a version-{VERSION} snapshot record (21 + 32 x depth)"
+        return f"{len(value)} bytes is not a version-{VERSION} snapshot record (37 + 32 x depth)"
     return None

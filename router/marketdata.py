@@ -3,7 +3,9 @@
 Each CSV row carries one venue's book after one event. The simulator only needs a venue's state
 after its last message at each instant, so rows are stably ordered by (ts_event, publisher_id,
 file order) and each (ts_event, venue) group collapses to its last row, with the group's traded
-shares summed into ``volume``. Memory is a few arrays of the row count, never rows x venues.
+shares summed into ``volume`` and its lowest trade price kept with the shares traded at it (what
+a resting bid needs to advance in its queue). Memory is a few arrays of the row count, never
+rows x venues.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ class DataQuality:
 class Snapshots:
     """Book state of each venue after its last message at each instant, as numpy arrays.
 
-    ``ts`` (int64 ns UTC), ``publisher_id`` and ``volume`` have one entry per row;
+    ``ts`` (int64 ns UTC), ``publisher_id``, ``volume`` (shares traded), ``low_trade_px`` (the
+    lowest trade price printed, NaN when none) and ``low_trade_sz`` (shares traded at it) have one
+    entry per row; a trade above a resting bid's price never reaches it, one below it means the
+    level was traded through, so these two are all a queue model needs of the trades;
     ``ask_px``/``ask_sz``/``bid_px``/``bid_sz`` are rows x depth. Empty levels have size 0 and a
     NaN price. Rows are ordered by (ts, publisher_id).
     """
@@ -101,6 +106,8 @@ class Snapshots:
     bid_px: np.ndarray
     bid_sz: np.ndarray
     volume: np.ndarray
+    low_trade_px: np.ndarray
+    low_trade_sz: np.ndarray
     window: Window
     quality: DataQuality = field(default_factory=DataQuality)
 
@@ -116,7 +123,10 @@ class Snapshots:
         """Publisher ids present, ascending."""
         return np.unique(self.publisher_id)
 
-    _ARRAYS = ("ts", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz", "volume")
+    _ARRAYS = (
+        "ts", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz", "volume",
+        "low_trade_px", "low_trade_sz",
+    )  # fmt: skip
 
     def save(self, path: str | Path) -> None:
         """Write an uncompressed ``.npz`` that :meth:`load` reads back identically."""
@@ -216,7 +226,7 @@ def load_mbp(
     if not path.is_file():
         raise FileNotFoundError(f"market data file not found: {path}")
     header = pd.read_csv(path, nrows=0).columns
-    needed = ["ts_event", "publisher_id", "action", "size"]
+    needed = ["ts_event", "publisher_id", "action", "price", "size"]
     needed += [c for n in range(depth) for c in level_columns(n).values()]
     missing = [c for c in needed if c not in header]
     if missing:
@@ -273,12 +283,22 @@ def load_mbp(
             path, lines[first], f"trade size {frame['size'].iloc[first]!r} is not a share count"
         )
     traded = np.where(is_trade, traded, 0).astype(np.int64)
+    trade_px = pd.to_numeric(frame["price"], errors="coerce").to_numpy()
+    bad_price = is_trade & ~(np.isfinite(trade_px) & (trade_px >= 0))
+    if bad_price.any():
+        first = int(np.flatnonzero(bad_price)[0])
+        raise _fail(
+            path, lines[first], f"trade price {frame['price'].iloc[first]!r} is not a price"
+        )
+    trade_px = np.where(is_trade, trade_px, np.nan)
 
     # Stable sort by (ts_event, publisher_id); equal keys stay in file order.
     order = np.argsort(publisher, kind="stable")
     order = order[np.argsort(ts[order], kind="stable")]
-    ts, publisher, traded = ts[order], publisher[order], traded[order]
+    ts, publisher, traded, trade_px = ts[order], publisher[order], traded[order], trade_px[order]
     starts = np.flatnonzero(np.r_[True, (ts[1:] != ts[:-1]) | (publisher[1:] != publisher[:-1])])
+    low_px = np.fmin.reduceat(trade_px, starts)  # fmin skips NaN: non-trade rows
+    at_low = trade_px == np.repeat(low_px, np.diff(np.r_[starts, len(ts)]))
     last = np.r_[starts[1:], len(ts)] - 1
     rows = order[last]
     snapshot_book = {k: v[rows] for k, v in book.items()}
@@ -299,6 +319,8 @@ def load_mbp(
         ts=ts[last],
         publisher_id=publisher[last],
         volume=np.add.reduceat(traded, starts),
+        low_trade_px=low_px,
+        low_trade_sz=np.add.reduceat(np.where(at_low, traded, 0), starts),
         window=window,
         quality=quality,
         **snapshot_book,

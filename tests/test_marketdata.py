@@ -54,6 +54,17 @@ def test_instant_keeps_each_venues_last_message_and_sums_its_trades(tmp_path):
     assert snap.quality.messages_folded == 2 and snap.quality.trade_rows == 2
 
 
+def test_each_instant_keeps_its_lowest_trade_price_and_the_shares_traded_there(tmp_path):
+    t = at("13:40:00")
+    trades = [(10.02, 30), (10.01, 20), (10.03, 7), (10.01, 5)]  # a sweep down the bids
+    rows = [row(t, 5, 10.04, 100, action="T", size=size) | {"price": px} for px, size in trades]
+    rows += [row(t, 3, 10.03, 100), row(t + 1, 5, 10.04, 100, action="T", size=9)]
+    snap = load_mbp(write(tmp_path / "trades.csv", rows))
+    assert list(snap.publisher_id) == [3, 5, 5]
+    np.testing.assert_array_equal(snap.low_trade_px, [np.nan, 10.01, 10.04])
+    assert list(snap.low_trade_sz) == [0, 25, 9] and list(snap.volume) == [0, 62, 9]
+
+
 def test_mbp10_loads_requested_depth_and_mbp1_refuses_deeper(tmp_path):
     deep = write(tmp_path / "mbp10.csv", [row(at("13:40:00"), 1, 10.00, 100, levels=10)], levels=10)
     snap = load_mbp(deep, depth=10)
@@ -103,6 +114,13 @@ def bad(tmp_path, column, value, line_index=1):
 def test_bad_values_name_the_file_line_and_expectation(tmp_path, column, value, message):
     with pytest.raises(DataError, match=message):
         load_mbp(bad(tmp_path, column, value))
+
+
+def test_a_trade_without_a_price_names_its_line(tmp_path):
+    rows = edge_rows()
+    rows[1] |= {"action": "T", "size": 10, "price": ""}
+    with pytest.raises(DataError, match=r"bad.csv: line 3: trade price '' is not a price"):
+        load_mbp(write(tmp_path / "bad.csv", rows))
 
 
 def test_missing_columns_are_named(tmp_path):

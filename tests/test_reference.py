@@ -42,7 +42,9 @@ def random_snapshots(seed: int) -> Snapshots:
         ask_sz=size[:, None].astype(np.int64),
         bid_px=(ask - 0.01)[:, None],
         bid_sz=np.full((n, 1), 100, dtype=np.int64),
-        volume=rng.choice([0, 0, 0, 100, 250], n).astype(np.int64),
+        volume=(volume := rng.choice([0, 0, 0, 100, 250], n).astype(np.int64)),
+        low_trade_px=np.where(volume > 0, ask - 0.01, np.nan),
+        low_trade_sz=volume,
         window=WINDOW,
     )
 
