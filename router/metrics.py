@@ -7,17 +7,27 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from router.replay import Fills, Timeline
+from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Timeline
 
 
 @dataclass(frozen=True)
 class StrategyResult:
-    """What a strategy paid. ``avg_fill_px`` is None when nothing filled."""
+    """What a strategy paid. ``avg_fill_px`` is None when nothing filled.
+
+    Shares split by how they filled: ``taken`` by marketable orders, ``passive`` by resting
+    limit orders, ``cleanup`` bought at the window's end for a passive strategy's shortfall.
+    ``fees_paid`` and ``rebates_earned`` are in dollars and included in ``total_cash``.
+    """
 
     total_cash: float
     avg_fill_px: float | None
     filled_shares: int
     unfilled_shares: int
+    taken_shares: int = 0
+    passive_shares: int = 0
+    cleanup_shares: int = 0
+    fees_paid: float = 0.0
+    rebates_earned: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -27,11 +37,18 @@ def summarize(fills: Fills) -> StrategyResult:
     """total_cash includes fees; avg_fill_px = total_cash / filled_shares."""
     filled = int(fills.shares.sum())
     cash = float(math.fsum(fills.cash))
+    by_kind = np.bincount(fills.liquidity, weights=fills.shares, minlength=3).astype(int)
+    charges = fills.shares * fills.fee
     return StrategyResult(
         total_cash=cash,
         avg_fill_px=cash / filled if filled else None,
         filled_shares=filled,
         unfilled_shares=fills.order_size - filled,
+        taken_shares=int(by_kind[TAKE]),
+        passive_shares=int(by_kind[PASSIVE]),
+        cleanup_shares=int(by_kind[CLEANUP]),
+        fees_paid=float(math.fsum(charges[charges > 0])),
+        rebates_earned=float(-math.fsum(charges[charges < 0])),
     )
 
 

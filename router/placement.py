@@ -31,12 +31,14 @@ LIMIT_BOX = 2.0
 
 
 @dataclass(frozen=True)
-class Penalties:
-    """The model's three parameters, $/share (the sweep tunes them)."""
+class RouterParams:
+    """The penalty parameters a sweep tunes, $/share: lambda_over, lambda_under and theta (the
+    queue / market impact charge). Both routers take them; only this model's decisions depend
+    on them (the static allocator's never do, see the README)."""
 
     lambda_over: float
     lambda_under: float
-    theta: float
+    theta_queue: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +49,7 @@ class Problem:
     take: float  # h + f
     make: np.ndarray  # h + r_k per venue
     queue: np.ndarray  # Q_k per venue: displayed bid size ahead of us
-    penalties: Penalties
+    penalties: RouterParams
     max_market: float | None = None  # displayed ask liquidity; None: S
 
     @property
@@ -67,7 +69,7 @@ def cost(problem: Problem, market: float, limits: np.ndarray, outflow: np.ndarra
         - fills @ problem.make
         + p.lambda_under * under
         + p.lambda_over * over
-        + p.theta * (market + limits.sum() + under)
+        + p.theta_queue * (market + limits.sum() + under)
     )
 
 
@@ -106,7 +108,7 @@ def optimise(
     outflow: np.ndarray,
     *,
     rng: np.random.Generator,
-    schedule: Schedule = Schedule(),
+    schedule: Schedule | None = None,
 ) -> Placement:
     """Minimise E[cost] by projected stochastic gradient descent with iterate averaging.
 
@@ -118,20 +120,21 @@ def optimise(
     M + sum L = S, which plain averaging crosses slowly: restarting from each round's average
     with a smaller step (``schedule``) gets there in far fewer steps.
     """
+    schedule = schedule or Schedule()
     p, shares = problem.penalties, problem.shares
     venues = len(problem.queue)
     market_cap, limit_cap = problem.market_cap, LIMIT_BOX * shares
     if shares <= 0 or not len(outflow):
         return Placement(market_cap, np.zeros(venues))
-    bound_m = problem.take + 2 * p.theta + p.lambda_under + p.lambda_over
-    bound_l = 2 * p.theta + problem.make + p.lambda_under + p.lambda_over
+    bound_m = problem.take + 2 * p.theta_queue + p.lambda_under + p.lambda_over
+    bound_l = 2 * p.theta_queue + problem.make + p.lambda_under + p.lambda_over
     gradient_bound = math.sqrt(bound_m**2 + float((bound_l**2).sum()))
     diameter = math.sqrt(market_cap**2 + venues * limit_cap**2)
     per_epoch = max(1, schedule.steps // schedule.epochs)
     step = schedule.step_scale * diameter / (gradient_bound * math.sqrt(per_epoch))
 
     market, limits = market_cap / 2, np.full(venues, min(limit_cap, shares / (2 * venues)))
-    under_slope = -(p.lambda_under + p.theta)
+    under_slope = -(p.lambda_under + p.theta_queue)
     for _ in range(schedule.epochs):
         rooms = outflow[rng.integers(len(outflow), size=(per_epoch, schedule.batch))]
         rooms -= problem.queue  # xi - Q: shares that reach our order, if positive
@@ -142,8 +145,9 @@ def optimise(
             slope = np.where(
                 executed < shares, under_slope, np.where(executed > shares, p.lambda_over, 0.0)
             )
-            grad_m = problem.take + p.theta + slope.mean()
-            grad_l = p.theta + ((room > limits) * (slope[:, None] - problem.make)).mean(axis=0)
+            grad_m = problem.take + p.theta_queue + slope.mean()
+            reaching = room > limits  # the queue outflow passes our whole order
+            grad_l = p.theta_queue + (reaching * (slope[:, None] - problem.make)).mean(axis=0)
             market = min(max(market - step * grad_m, 0.0), market_cap)
             limits = np.clip(limits - step * grad_l, 0.0, limit_cap)
             sum_market += market
@@ -168,7 +172,7 @@ def closed_form(
     p, shares = problem.penalties, problem.shares
     queue, make = float(problem.queue[0]), float(problem.make[0])
     spread_gain = problem.take + make  # 2h + f + r
-    hold = make + p.theta  # h + r + theta
+    hold = make + p.theta_queue  # h + r + theta
     if cdf(queue) == 0 or p.lambda_under >= spread_gain / cdf(queue) - hold:
         limit = 0.0
     elif p.lambda_under <= spread_gain / cdf(queue + shares) - hold:

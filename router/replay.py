@@ -98,6 +98,11 @@ class Market:
 Taker = Callable[[Market, int], list[tuple[int, int]]]
 
 
+#: How a fill happened (``Fills.liquidity``): a marketable order, a resting limit order, or the
+#: clean-up at the window's end of what a passive strategy had not filled.
+TAKE, PASSIVE, CLEANUP = 0, 1, 2
+
+
 @dataclass(frozen=True, eq=False)
 class Fills:
     """Every fill of one strategy's run, in time order; prices exclude fees."""
@@ -108,7 +113,18 @@ class Fills:
     publisher_id: np.ndarray
     shares: np.ndarray
     price: np.ndarray
-    fee: np.ndarray  # $/share paid on each fill
+    fee: np.ndarray  # $/share paid on each fill; a rebate is a negative fee
+    liquidity: np.ndarray  # TAKE, PASSIVE or CLEANUP per fill
+
+    @classmethod
+    def of(cls, name: str, order_size: int, records: list[tuple]) -> Fills:
+        """From (ts, publisher_id, shares, price, fee, liquidity) tuples."""
+        columns = list(zip(*records, strict=True)) if records else [[]] * 6
+        dtypes = (np.int64, np.int64, np.int64, float, float, np.int8)
+        ts, publisher, shares, price, fee, liquidity = (
+            np.array(c, dtype=d) for c, d in zip(columns, dtypes, strict=True)
+        )
+        return cls(name, order_size, ts, publisher, shares, price, fee, liquidity)
 
     @property
     def cash(self) -> np.ndarray:
@@ -122,7 +138,7 @@ def replay(
     """Run one strategy: at each instant where ``targets`` exceeds the filled shares, let the
     taker buy toward it. ``targets[i]`` is the cumulative target at instant ``i``."""
     market = Market(timeline)
-    records: list[tuple[int, int, int, float, float]] = []
+    records: list[tuple[int, int, int, float, float, int]] = []
     filled, instant = 0, 0
     while filled < order_size:
         instant = max(instant, int(np.searchsorted(targets, filled, side="right")))
@@ -138,18 +154,10 @@ def replay(
                     shares,
                     float(market.ask_px[row]),
                     float(timeline.fee[venue]),
+                    TAKE,
                 )
             )
             market.taken[venue] += shares
             filled += shares
         instant += 1
-    columns = list(zip(*records, strict=True)) if records else [[]] * 5
-    return Fills(
-        name=name,
-        order_size=order_size,
-        ts=np.array(columns[0], dtype=np.int64),
-        publisher_id=np.array(columns[1], dtype=np.int64),
-        shares=np.array(columns[2], dtype=np.int64),
-        price=np.array(columns[3], dtype=float),
-        fee=np.array(columns[4], dtype=float),
-    )
+    return Fills.of(name, order_size, records)

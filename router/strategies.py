@@ -9,25 +9,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from router.allocator import Venue, allocate
 from router.fees import VenueFees
 from router.marketdata import NS_PER_SECOND, Snapshots
+from router.placement import RouterParams
 from router.replay import Fills, Market, Timeline, replay
 
 TWAP_BUCKET_NS = 60 * NS_PER_SECOND
-
-
-@dataclass(frozen=True)
-class RouterParams:
-    """The Cont & Kukanov penalty parameters a sweep tunes."""
-
-    lambda_over: float
-    lambda_under: float
-    theta_queue: float
 
 
 def best_ask_taker(market: Market, shortfall: int) -> list[tuple[int, int]]:
