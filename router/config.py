@@ -17,9 +17,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from router.cont_kukanov import PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
 from router.marketdata import MAX_DEPTH, parse_time_of_day
-from router.strategies import RouterParams, check_order
+from router.placement import RouterParams
+from router.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
+from router.strategies import check_order
 
 _NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1}
 _RATE = {
@@ -70,6 +73,17 @@ _SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")},
         },
+        "router": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "model": {"enum": ["static", "cont_kukanov"]},
+                "tau_s": {"type": "number", "exclusiveMinimum": 0},
+                "queue_model": {"enum": ["risk_averse", "prob_power"]},
+                "queue_power": {"type": "number", "exclusiveMinimum": 0},
+                "seed": {"type": "integer", "minimum": 0},
+            },
+        },
         "kafka": {
             "type": "object",
             "additionalProperties": False,
@@ -118,10 +132,46 @@ class OrderConfig:
 
 
 @dataclass(frozen=True)
+class RouterConfig:
+    """Which router the sweep tunes; the rest applies to ``cont_kukanov`` only."""
+
+    model: str = "static"
+    tau_s: float = 10.0
+    queue_model: str = "risk_averse"
+    queue_power: float = 3.0
+    seed: int = 0
+
+    def placement(self) -> PlacementSettings | None:
+        """The Cont & Kukanov settings, or None for the static allocator."""
+        if self.model == "static":
+            return None
+        queue = (
+            ProbQueueModel(PowerProbability(self.queue_power))
+            if self.queue_model == "prob_power"
+            else RiskAverseQueueModel()
+        )
+        return PlacementSettings(tau_s=self.tau_s, queue_model=queue, seed=self.seed)
+
+
+#: The task's grid, for the static allocator (whose decisions it never changes).
+STATIC_GRID = {
+    "lambda_over": (0.1, 0.4, 1.0),
+    "lambda_under": (0.1, 0.6, 1.0),
+    "theta_queue": (0.1, 0.3, 0.5),
+}
+#: The Cont & Kukanov default, $/share: of the order of the half spread and the fees.
+CONT_KUKANOV_GRID = {
+    "lambda_over": (0.002, 0.01, 0.05),
+    "lambda_under": (0.002, 0.01, 0.05),
+    "theta_queue": (0.0, 0.001, 0.005),
+}
+
+
+@dataclass(frozen=True)
 class GridConfig:
-    lambda_over: tuple[float, ...] = (0.1, 0.4, 1.0)
-    lambda_under: tuple[float, ...] = (0.1, 0.6, 1.0)
-    theta_queue: tuple[float, ...] = (0.1, 0.3, 0.5)
+    lambda_over: tuple[float, ...] = STATIC_GRID["lambda_over"]
+    lambda_under: tuple[float, ...] = STATIC_GRID["lambda_under"]
+    theta_queue: tuple[float, ...] = STATIC_GRID["theta_queue"]
 
     def points(self) -> list[RouterParams]:
         """Every grid point, in grid order (lambda_over slowest, theta_queue fastest)."""
@@ -146,6 +196,7 @@ class Config:
     order: OrderConfig = field(default_factory=OrderConfig)
     venues: VenueFees = field(default_factory=VenueFees)
     grid: GridConfig = field(default_factory=GridConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     source: str = "file"
     ray_address: str | None = None
@@ -231,7 +282,17 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
             if k != "default"
         },
     )
-    grid = GridConfig(**{k: tuple(float(x) for x in v) for k, v in raw.get("grid", {}).items()})
+    router_raw = raw.get("router", {})
+    router = RouterConfig(**router_raw)
+    if router.model == "static" and set(router_raw) - {"model"}:
+        extra = ", ".join(sorted(set(router_raw) - {"model"}))
+        raise fail("router", f"{extra} appl(ies) to model cont_kukanov only; remove or set it")
+    if "queue_power" in router_raw and router.queue_model != "prob_power":
+        raise fail("router.queue_power", "applies to queue_model prob_power only")
+    defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
+    grid = GridConfig(
+        **(defaults | {k: tuple(float(x) for x in v) for k, v in raw.get("grid", {}).items()})
+    )
 
     kafka = dict(raw.get("kafka", {}))
     servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)
@@ -246,6 +307,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         order=order,
         venues=fees,
         grid=grid,
+        router=router,
         kafka=kafka_config,
         source=raw.get("source", "file"),
         ray_address=raw.get("ray", {}).get("address"),

@@ -48,7 +48,7 @@ def summarize(fills: Fills) -> StrategyResult:
         passive_shares=int(by_kind[PASSIVE]),
         cleanup_shares=int(by_kind[CLEANUP]),
         fees_paid=float(math.fsum(charges[charges > 0])),
-        rebates_earned=float(-math.fsum(charges[charges < 0])),
+        rebates_earned=float(math.fsum(-charges[charges < 0])),
     )
 
 

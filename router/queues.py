@@ -59,6 +59,3 @@ class ProbQueueModel:
         p_behind = self.probability.behind(ahead, back)
         estimate = ahead - (1 - p_behind) * cancelled + min(back - p_behind * cancelled, 0.0)
         return min(max(estimate, 0.0), after)
-
-
-QUEUE_MODELS = {"risk_averse": RiskAverseQueueModel, "prob_power": ProbQueueModel}

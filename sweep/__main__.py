@@ -11,17 +11,17 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import ray
 
 from producer.synthetic import ensure
-from router import RouterParams, Timeline, load_mbp, run_baselines, run_router, summarize
+from router import RouterParams, Timeline, load_mbp, objective, run_baselines, summarize
 from router.config import Config, ConfigError, GridConfig, load_config
-from sweep.backtest import SweepData
-from sweep.grid import SweepInterrupted, run_grid
-from sweep.report import build_report, write_outputs
+from sweep.backtest import SweepData, replay_router
+from sweep.grid import PARAMS, SweepError, SweepInterrupted, run_grid
+from sweep.report import build_report, rank_trials, write_outputs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,7 +101,13 @@ def run(config: Config, args: argparse.Namespace) -> dict:
         if context.dashboard_url:
             print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
         clock = time.perf_counter()
-        data = SweepData.build(snapshots, config.venues, config.order.size, config.order.step)
+        data = SweepData.build(
+            snapshots,
+            config.venues,
+            config.order.size,
+            config.order.step,
+            config.router.placement(),
+        )
         trials = run_grid(
             data,
             grid,
@@ -116,14 +122,32 @@ def run(config: Config, args: argparse.Namespace) -> dict:
     timeline = Timeline.of(snapshots, config.venues)
     runs = run_baselines(timeline, config.order.size)
     baselines = {name: summarize(fills) for name, fills in runs.items()}
+    best = rank_trials(trials, grid)[0]
+    runs["router"], decisions = replay_router(RouterParams(**{k: best[k] for k in PARAMS}), data)
+    optimized = summarize(runs["router"])
+    if objective(optimized, data.closing) != best["objective"]:
+        raise SweepError(
+            f"the best trial's replay is not reproducible: objective {best['objective']} in the"
+            f" trial, {objective(optimized, data.closing)} replayed by the driver"
+        )
+    router = {"model": config.router.model}
+    if decisions is not None:
+        router |= {k: v for k, v in asdict(config.router).items() if k != "model"}
+        if config.router.queue_model != "prob_power":
+            del router["queue_power"]
+        router["decisions"] = decisions.as_dict()
     report = build_report(
-        trials=trials, grid=grid, baselines=baselines, snapshots=snapshots, source=source
+        trials=trials,
+        grid=grid,
+        baselines=baselines,
+        optimized=optimized,
+        router=router,
+        snapshots=snapshots,
+        source=source,
     )
     if args.plot:
         from sweep.plots import write_plots
 
-        best = RouterParams(**report["best_parameters"])
-        runs["router"] = run_router(timeline, config.order.size, config.order.step, best)
         for path in write_plots(runs, trials, grid, snapshots.window.start_ns, args.out):
             print(f"wrote {path}", file=sys.stderr)
     timings["report"] = time.perf_counter() - clock

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router import (
+    Fills,
     RouterParams,
     Snapshots,
+    StrategyResult,
     Timeline,
     VenueFees,
     closing_price,
@@ -14,6 +16,7 @@ from router import (
     run_router,
     summarize,
 )
+from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,15 +28,30 @@ class SweepData:
     order_size: int
     step: int
     closing: float  # last best ask plus fee: the price of unfilled shares in the objective
+    placement: PlacementSettings | None = None  # None: the static allocator
 
     @classmethod
-    def build(cls, snapshots: Snapshots, fees: VenueFees, order_size: int, step: int) -> SweepData:
+    def build(
+        cls,
+        snapshots: Snapshots,
+        fees: VenueFees,
+        order_size: int,
+        step: int,
+        placement: PlacementSettings | None = None,
+    ) -> SweepData:
         closing = closing_price(Timeline.of(snapshots, fees))
-        return cls(snapshots, fees, order_size, step, closing)
+        return cls(snapshots, fees, order_size, step, closing, placement)
+
+
+def replay_router(params: RouterParams, data: SweepData) -> tuple[Fills, DecisionStats | None]:
+    """The configured router's fills with ``params`` (and its decisions, for Cont & Kukanov)."""
+    timeline = Timeline.of(data.snapshots, data.fees)
+    if data.placement is None:
+        return run_router(timeline, data.order_size, data.step, params), None
+    return run_cont_kukanov(timeline, data.order_size, params, data.placement)
 
 
 def run_backtest(params: RouterParams, data: SweepData) -> dict[str, float | int | None]:
     """Replay the router with ``params``; the objective and the fill figures of the run."""
-    timeline = Timeline.of(data.snapshots, data.fees)
-    result = summarize(run_router(timeline, data.order_size, data.step, params))
+    result: StrategyResult = summarize(replay_router(params, data)[0])
     return {"objective": objective(result, data.closing), **result.as_dict()}

@@ -12,7 +12,6 @@ from router.config import GridConfig
 from sweep.grid import PARAMS
 
 BASELINES = ("best_ask", "twap", "vwap")
-RESULT_FIELDS = ("total_cash", "avg_fill_px", "filled_shares", "unfilled_shares")
 
 
 def _number(value: float | None) -> float | None:
@@ -33,17 +32,23 @@ def build_report(
     trials: list[dict],
     grid: GridConfig,
     baselines: dict[str, StrategyResult],
+    optimized: StrategyResult,
+    router: dict,
     snapshots: Snapshots,
     source: str,
 ) -> dict:
-    """The report as a JSON-ready dict. Every number in it was computed by the run."""
+    """The report as a JSON-ready dict. Every number in it was computed by the run.
+
+    ``optimized`` is the best parameters' run replayed by the driver; ``router`` names the
+    model and its settings (and, for Cont & Kukanov, the best run's decision statistics).
+    """
     ranked = rank_trials(trials, grid)
     best = ranked[0]
     tied = sum(1 for t in ranked if t["objective"] == best["objective"])
-    optimized = StrategyResult(**{k: _number(best[k]) for k in RESULT_FIELDS})
     window = snapshots.window
     report = {
         "best_parameters": {k: best[k] for k in PARAMS},
+        "router": router,
         "optimized": optimized.as_dict(),
         "baselines": {name: baselines[name].as_dict() for name in BASELINES},
         "savings_vs_baselines_bps": {

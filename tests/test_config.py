@@ -24,13 +24,35 @@ def test_default_config_loads_with_the_pinned_defaults():
     assert config.data.path == ROOT / "data" / "synthetic_day.csv"
     assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 1)
     assert (config.order.size, config.order.step) == (5000, 100)
-    assert config.grid.lambda_over == (0.1, 0.4, 1.0)
-    assert config.grid.lambda_under == (0.1, 0.6, 1.0)
-    assert config.grid.theta_queue == (0.1, 0.3, 0.5)
+    assert config.router.model == "cont_kukanov" and config.router.tau_s == 10
+    assert config.router.placement() is not None
+    assert config.grid.lambda_over == (0.002, 0.01, 0.05)
+    assert config.grid.theta_queue == (0.0, 0.001, 0.005)
     assert len(config.grid.points()) == 27
     assert config.kafka.topic == "mock_l1_stream" and config.source == "file"
     assert config.venues.of(2) == FeeRate(0.0030, 0.0029)
     assert config.venues.of(12345) == FeeRate(0.0030, 0.0020)
+
+
+def test_static_config_runs_the_tasks_grid():
+    config = load_config(ROOT / "configs" / "static.yaml")
+    assert config.router.model == "static" and config.router.placement() is None
+    assert config.grid.lambda_over == (0.1, 0.4, 1.0)
+    assert config.grid.lambda_under == (0.1, 0.6, 1.0)
+    assert config.grid.theta_queue == (0.1, 0.3, 0.5)
+
+
+def test_each_model_has_its_own_default_grid(tmp_path):
+    static = parse("data: {path: d.csv}\n", tmp_path)
+    assert static.router.model == "static" and static.grid.lambda_under == (0.1, 0.6, 1.0)
+    ck = parse("data: {path: d.csv}\nrouter: {model: cont_kukanov}\n", tmp_path)
+    assert ck.grid.lambda_under == (0.002, 0.01, 0.05)  # $/share: the model's units
+    queue = parse(
+        "data: {path: d.csv}\nrouter: {model: cont_kukanov, queue_model: prob_power, "
+        "queue_power: 2}\n",
+        tmp_path,
+    ).router.placement().queue_model
+    assert queue.probability.power == 2
 
 
 def test_minimal_config_takes_every_default(tmp_path):
@@ -76,6 +98,16 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         ("order: {size: 100}\n", r"'data' is a required property"),
         ("data: {path: d.csv}\nkafka: {pace: -1}\n", r"kafka.pace: -1 is less than the minimum"),
         ("data: [1, 2\n", r"not valid YAML"),
+        ("data: {path: d.csv}\nrouter: {model: smart}\n", r"router.model: 'smart' is not one of"),
+        ("data: {path: d.csv}\nrouter: {tau_s: 5}\n", r"router: tau_s appl\(ies\) to model cont"),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, queue_power: 2}\n",
+            r"router.queue_power: applies to queue_model prob_power only",
+        ),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 0}\n",
+            r"router.tau_s: 0 is less than or equal to the minimum",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, doc, message):

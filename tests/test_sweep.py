@@ -14,6 +14,7 @@ import pytest
 from router import FeeRate, RouterParams, VenueFees, load_mbp
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
+from sweep.grid import PARAMS
 from tests.mbp import at, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,11 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "avg_fill_px": pytest.approx((300 * 10.003 + 200 * 10.013) / 500),
         "filled_shares": 500,
         "unfilled_shares": 0,
+        "taken_shares": 500,
+        "passive_shares": 0,
+        "cleanup_shares": 0,
+        "fees_paid": pytest.approx(500 * 0.003),
+        "rebates_earned": 0.0,
     }
     short = run_backtest(RouterParams(0.1, 0.1, 0.1), SweepData.build(snap, FEES, 700, 100))
     # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
@@ -37,11 +43,10 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
     assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
 
 
-@pytest.fixture(scope="module")
-def sweep_run(tmp_path_factory):
+def sweep_on_a_generated_day(tmp_path_factory, config_name: str):
     """One real `python -m sweep` run on a generated day (file source, local Ray)."""
     work = tmp_path_factory.mktemp("sweep")
-    config = (ROOT / "configs" / "default.yaml").read_text()
+    config = (ROOT / "configs" / config_name).read_text()
     config = config.replace("../data/synthetic_day.csv", "day.csv").replace("seed: 7", "seed: 11")
     (work / "c.yaml").write_text(config)
     done = subprocess.run(
@@ -63,30 +68,46 @@ def sweep_run(tmp_path_factory):
     return work, done
 
 
+@pytest.fixture(scope="module")
+def sweep_run(tmp_path_factory):
+    """The default config: the Cont & Kukanov router."""
+    return sweep_on_a_generated_day(tmp_path_factory, "default.yaml")
+
+
+@pytest.fixture(scope="module")
+def static_run(tmp_path_factory):
+    """configs/static.yaml: the task's static allocator."""
+    return sweep_on_a_generated_day(tmp_path_factory, "static.yaml")
+
+
 def test_cli_prints_exactly_one_json_object(sweep_run):
     work, done = sweep_run
     report = json.loads(done.stdout)  # raises if anything else shares stdout
     assert json.loads((work / "out" / "report.json").read_text()) == report
 
 
-def test_report_is_complete_and_consistent(sweep_run):
-    work, done = sweep_run
-    report = json.loads(done.stdout)
-    grid = {
-        "lambda_over": [0.1, 0.4, 1.0],
-        "lambda_under": [0.1, 0.6, 1.0],
-        "theta_queue": [0.1, 0.3, 0.5],
-    }
+def check_report(report: dict, grid: dict) -> None:
+    """Every strategy filled, best parameters inside the grid, bps consistent with averages."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
     strategies = {"optimized": report["optimized"], **report["baselines"]}
     for name, figures in strategies.items():
         assert figures["filled_shares"] == 5000 and figures["unfilled_shares"] == 0, name
         assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / 5000)
+        parts = ("taken_shares", "passive_shares", "cleanup_shares")
+        assert sum(figures[k] for k in parts) == 5000, name
     for name, bps in report["savings_vs_baselines_bps"].items():
         base, mine = report["baselines"][name]["avg_fill_px"], report["optimized"]["avg_fill_px"]
         assert bps == pytest.approx((base - mine) / base * 10_000)
     assert report["trials"]["count"] == 27
+    assert report["data"]["venues"] == [2, 5, 8, 9] and report["data"]["source"] == "file"
+
+
+def test_static_report_says_every_grid_point_tied(static_run):
+    work, done = static_run
+    report = json.loads(done.stdout)
+    check_report(report, {k: [0.1, 0.4, 1.0, 0.6, 0.3, 0.5] for k in PARAMS})
+    assert report["router"] == {"model": "static"}
     # The static allocator cannot tell grid points apart; the report must say so.
     assert report["trials"]["tied_at_best"] == 27 and report["trials"]["all_tied"]
     assert "every grid point tied" in report["trials"]["note"]
@@ -95,10 +116,28 @@ def test_report_is_complete_and_consistent(sweep_run):
         "lambda_under": 0.1,
         "theta_queue": 0.1,
     }
-    assert report["data"]["venues"] == [2, 5, 8, 9] and report["data"]["source"] == "file"
     with open(work / "out" / "trials.csv") as fh:
         trials = list(csv.DictReader(fh))
     assert len(trials) == 27 and len({t["trial_id"] for t in trials}) == 27
+
+
+def test_cont_kukanov_report_tells_grid_points_apart(sweep_run):
+    report = json.loads(sweep_run[1].stdout)
+    check_report(
+        report,
+        {
+            "lambda_over": [0.002, 0.01, 0.05],
+            "lambda_under": [0.002, 0.01, 0.05],
+            "theta_queue": [0.0, 0.001, 0.005],
+        },
+    )
+    assert not report["trials"]["all_tied"] and "note" not in report["trials"]
+    router, optimized = report["router"], report["optimized"]
+    assert router["model"] == "cont_kukanov" and router["tau_s"] == 10
+    decisions = router["decisions"]
+    assert decisions["limit_filled"] == optimized["passive_shares"]
+    assert sum(decisions["passive_fills_by_cause"].values()) == optimized["passive_shares"]
+    assert optimized["rebates_earned"] > 0  # passive fills earn the venue's rebate
 
 
 def readme_report_keys() -> dict[str, list[str]]:
@@ -118,7 +157,7 @@ def test_readme_lists_exactly_the_report_keys(sweep_run):
     assert set(documented) == set(report)
     for key, value in report.items():
         assert set(value) <= set(documented[key]), key
-        assert set(documented[key]) - set(value) <= {"note"}, key
+        assert set(documented[key]) - set(value) <= {"note", "queue_power"}, key
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
