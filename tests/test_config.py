@@ -47,11 +47,15 @@ def test_each_model_has_its_own_default_grid(tmp_path):
     assert static.router.model == "static" and static.grid.lambda_under == (0.1, 0.6, 1.0)
     ck = parse("data: {path: d.csv}\nrouter: {model: cont_kukanov}\n", tmp_path)
     assert ck.grid.lambda_under == (0.002, 0.01, 0.05)  # $/share: the model's units
-    queue = parse(
-        "data: {path: d.csv}\nrouter: {model: cont_kukanov, queue_model: prob_power, "
-        "queue_power: 2}\n",
-        tmp_path,
-    ).router.placement().queue_model
+    queue = (
+        parse(
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, queue_model: prob_power, "
+            "queue_power: 2}\n",
+            tmp_path,
+        )
+        .router.placement()
+        .queue_model
+    )
     assert queue.probability.power == 2
 
 
