@@ -42,7 +42,7 @@ def test_the_issue_example_has_the_stated_optimum():
     )
     outflow = np.random.default_rng(1).exponential(2200, size=(40_000, 1))
     cheap_over = single_venue(0.02, 0.003, 0.002, 0.0005, 0.05, 0.02)
-    grid = [(m, l) for m in range(800, 1001, 10) for l in range(0, 1501, 10)]
+    grid = [(m, q) for m in range(800, 1001, 10) for q in range(0, 1501, 10)]
     best = min(grid, key=lambda p: expected_cost(cheap_over, p[0], np.array([p[1]]), outflow))
     assert 860 <= best[0] <= 900 and 1000 <= best[1] <= 1100 and sum(best) > 1000
 
