@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from producer.synthetic import ensure
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import load_config
 from router.cont_kukanov import PlacementSettings, _Resting, _Run, run_cont_kukanov
@@ -19,6 +20,14 @@ from tests.mbp import at, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
 FEES = VenueFees(FeeRate(0.003, 0.002))
+
+
+def default_day():
+    """The default config and its day (generated on first use, as `python -m sweep` does)."""
+    config = load_config(ROOT / "configs" / "default.yaml")
+    data = config.data
+    ensure(data.path, seed=data.synthetic_seed, venues=data.synthetic_venues)
+    return config, load_mbp(data.path, data.start, data.end)
 
 
 def state(t, *, bid_size, bid=10.00, ask=10.01, ask_size=500, trade_px=None, traded=0):
@@ -79,8 +88,7 @@ def test_an_ask_at_our_price_fills_up_to_its_size_and_a_pulled_level_does_not_fi
 
 
 def test_the_outflow_estimate_ignores_the_future():
-    config = load_config(ROOT / "configs" / "default.yaml")
-    snap = load_mbp(config.data.path)
+    config, snap = default_day()
     timeline = Timeline.of(snap, config.venues)
     now = snap.window.start_ns + 120 * 1_000_000_000
     later = snap.ts > now
@@ -100,8 +108,7 @@ def test_the_outflow_estimate_ignores_the_future():
 
 
 def test_decisions_before_a_time_do_not_depend_on_data_after_it(tmp_path):
-    config = load_config(ROOT / "configs" / "default.yaml")
-    snap = load_mbp(config.data.path)
+    config, snap = default_day()
     cut = snap.window.start_ns + 15 * 1_000_000_000
     later = snap.ts > cut
     bid_sz = snap.bid_sz.copy()
@@ -129,8 +136,7 @@ def test_never_more_than_the_order_and_a_shortfall_is_cleaned_up(tmp_path):
 
 
 def test_the_default_day_sweep_tells_grid_points_apart():
-    config = load_config(ROOT / "configs" / "default.yaml")
-    snap = load_mbp(config.data.path, config.data.start, config.data.end)
+    config, snap = default_day()
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
     objectives = [run_backtest(p, data)["objective"] for p in config.grid.points()]
     assert len(set(objectives)) > 1
