@@ -35,7 +35,7 @@ from router.marketdata import NS_PER_SECOND
 from router.outflow import Depletion
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
-from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Timeline
+from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Market, Timeline
 
 
 @dataclass(frozen=True)
@@ -79,19 +79,18 @@ class _Resting:
 
 
 class _Run:
-    """One replay's mutable state: venue states applied so far, resting orders, fills."""
+    """One replay's mutable state: the market view (venue states applied so far, less our
+    takes), resting orders, fills."""
 
     def __init__(self, timeline: Timeline, order_size: int, queue_model: QueueModel) -> None:
         self.t = timeline
         self.s = timeline.snapshots
+        self.market = Market(timeline)
         self.order_size = order_size
         self.queue_model = queue_model
-        self.latest = np.full(len(timeline.publishers), -1, dtype=np.int64)
-        self.taken = np.zeros(len(timeline.publishers), dtype=np.int64)
         self.resting: dict[int, _Resting] = {}
         self.records: list[tuple] = []
         self.filled = 0
-        self.applied = 0
         self.stats = DecisionStats()
 
     def fill(self, row: int, venue: int, shares: int, price: float, fee: float, how: int) -> int:
@@ -106,12 +105,12 @@ class _Run:
     def apply_until(self, end_ns: int) -> None:
         """Apply every venue state with ts <= end_ns, in order, filling resting orders."""
         end = int(np.searchsorted(self.s.ts, end_ns, side="right"))
-        for row in range(self.applied, end):
-            venue = int(self.t.venue_index[row])
-            if venue in self.resting:
-                self._check(row, venue)
-            self.latest[venue], self.taken[venue] = row, 0
-        self.applied = max(self.applied, end)
+        if self.resting:
+            for row in range(self.market.applied, end):
+                venue = int(self.t.venue_index[row])
+                if venue in self.resting:
+                    self._check(row, venue)
+        self.market.advance(end)
 
     def _check(self, row: int, venue: int) -> None:
         order, s = self.resting[venue], self.s
@@ -138,27 +137,23 @@ class _Run:
         self.stats.limit_filled += done
         self.stats.fill_reasons[cause] += done
         order.left -= shares
-        if order.left <= 0 or self.filled >= self.order_size:
-            del self.resting[venue]
         if self.filled >= self.order_size:
-            self.resting.clear()
+            self.resting.clear()  # the order is done: cancel everything still resting
+        elif order.left <= 0:
+            del self.resting[venue]
 
     def take(self, shares: int, how: int) -> int:
         """Buy up to ``shares`` from the displayed asks, cheapest ask + fee first."""
-        known = np.flatnonzero(self.latest >= 0)
-        rows = self.latest[known]
-        size = self.s.ask_sz[rows, 0] - self.taken[known]
-        all_in = self.s.ask_px[rows, 0] + self.t.fee[known]
+        ask, size = self.market.quotes()
+        showing = np.flatnonzero(size > 0)
         bought = 0
-        for i in np.lexsort((known, all_in)):
+        for venue in showing[np.lexsort((showing, ask[showing] + self.t.fee[showing]))]:
             if bought >= shares:
                 break
-            if size[i] <= 0:
-                continue
-            venue, row = int(known[i]), int(rows[i])
-            q = self.fill(row, venue, min(shares - bought, int(size[i])),
-                          float(self.s.ask_px[row, 0]), float(self.t.fee[venue]), how)  # fmt: skip
-            self.taken[venue] += q
+            venue, row = int(venue), int(self.market.latest[venue])
+            q = min(shares - bought, int(size[venue]))
+            q = self.fill(row, venue, q, float(ask[venue]), float(self.t.fee[venue]), how)
+            self.market.taken[venue] += q
             bought += q
         return bought
 
@@ -198,22 +193,21 @@ def _decide(
     """One decision: the placement problem for the remaining shares, then the orders."""
     snap, timeline = run.s, run.t
     remaining = run.order_size - run.filled
-    known = np.flatnonzero(run.latest >= 0)
-    rows = run.latest[known]
-    bid, ask = snap.bid_px[rows, 0], snap.ask_px[rows, 0]
-    quoting = (snap.bid_sz[rows, 0] > 0) & (snap.ask_sz[rows, 0] - run.taken[known] > 0)
-    if not quoting.any():
+    ask, ask_size = run.market.quotes()
+    rows = run.market.latest
+    venues = np.flatnonzero((ask_size > 0) & (rows >= 0) & (snap.bid_sz[rows, 0] > 0))
+    if not len(venues):
         return
-    venues, rows, bid = known[quoting], rows[quoting], bid[quoting]
-    ask_all_in = ask[quoting] + timeline.fee[venues]
-    mid = (bid.max() + ask[quoting].min()) / 2
+    rows, bid = rows[venues], snap.bid_px[rows[venues], 0]
+    best_ask = float(ask[venues].min())
+    mid = (bid.max() + best_ask) / 2
     problem = Problem(
         shares=float(remaining),
-        take=float(ask_all_in.min() - mid),
+        take=float((ask[venues] + timeline.fee[venues]).min() - mid),
         make=mid - bid + timeline.rebate[venues],
         queue=snap.bid_sz[rows, 0].astype(float),
         penalties=penalties,
-        max_market=float((snap.ask_sz[rows, 0] - run.taken[venues]).sum()),
+        max_market=float(ask_size[venues].sum()),
     )
     outflow = depletion.samples(now_ns, tau_ns)[:, venues]
     rng = np.random.default_rng([settings.seed, number])
@@ -224,7 +218,6 @@ def _decide(
     run.take(market, TAKE)
     if run.filled >= run.order_size:
         return
-    best_ask = float(ask[quoting].min())
     for venue, row, price, limit in zip(venues, rows, bid, placement.limits, strict=True):
         shares = round(limit)
         if shares > 0 and price < best_ask:  # a bid at or above an ask would be marketable

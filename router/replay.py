@@ -70,11 +70,11 @@ class Market:
         venues = len(timeline.publishers)
         self.latest = np.full(venues, -1, dtype=np.int64)  # row of each venue's state, -1: none yet
         self.taken = np.zeros(venues, dtype=np.int64)
-        self._applied = 0
+        self.applied = 0
 
     def advance(self, end_row: int) -> None:
         """Apply every row before ``end_row``: those venues show their full size again."""
-        start, self._applied = self._applied, max(self._applied, end_row)
+        start, self.applied = self.applied, max(self.applied, end_row)
         if end_row - start <= self._VECTOR_ADVANCE:
             for row in range(start, end_row):
                 venue = self.timeline.venue_index[row]
