@@ -207,6 +207,19 @@ def _book(path: Path, frame: pd.DataFrame, depth: int, lines: np.ndarray) -> dic
     return book
 
 
+def _trade_numbers(
+    path: Path, frame: pd.DataFrame, lines: np.ndarray, is_trade: np.ndarray,
+    column: str, what: str, expected: str,
+) -> np.ndarray:  # fmt: skip
+    """``column`` as numbers; every trade row must hold a finite non-negative one."""
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy()
+    bad = is_trade & ~(np.isfinite(values) & (values >= 0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise _fail(path, lines[first], f"{what} {frame[column].iloc[first]!r} is not {expected}")
+    return values
+
+
 def load_mbp(
     path: str | Path,
     start: str = "13:36:32",
@@ -275,21 +288,9 @@ def load_mbp(
     book = _book(path, frame, depth, lines)
     publisher = frame["publisher_id"].astype(np.int64).to_numpy()
     is_trade = (frame["action"] == "T").to_numpy()
-    traded = pd.to_numeric(frame["size"], errors="coerce").to_numpy()
-    bad_trade = is_trade & ~(np.isfinite(traded) & (traded >= 0))
-    if bad_trade.any():
-        first = int(np.flatnonzero(bad_trade)[0])
-        raise _fail(
-            path, lines[first], f"trade size {frame['size'].iloc[first]!r} is not a share count"
-        )
+    traded = _trade_numbers(path, frame, lines, is_trade, "size", "trade size", "a share count")
     traded = np.where(is_trade, traded, 0).astype(np.int64)
-    trade_px = pd.to_numeric(frame["price"], errors="coerce").to_numpy()
-    bad_price = is_trade & ~(np.isfinite(trade_px) & (trade_px >= 0))
-    if bad_price.any():
-        first = int(np.flatnonzero(bad_price)[0])
-        raise _fail(
-            path, lines[first], f"trade price {frame['price'].iloc[first]!r} is not a price"
-        )
+    trade_px = _trade_numbers(path, frame, lines, is_trade, "price", "trade price", "a price")
     trade_px = np.where(is_trade, trade_px, np.nan)
 
     # Stable sort by (ts_event, publisher_id); equal keys stay in file order.
