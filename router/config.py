@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,15 @@ class RouterConfig:
             else RiskAverseQueueModel()
         )
         return PlacementSettings(tau_s=self.tau_s, queue_model=queue, seed=self.seed)
+
+    def settings(self) -> dict:
+        """The keys that apply to this model, for the report."""
+        if self.model == "static":
+            return {"model": self.model}
+        keys = asdict(self)
+        if self.queue_model != "prob_power":
+            del keys["queue_power"]
+        return keys
 
 
 #: The task's grid, for the static allocator (whose decisions it never changes).

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import ray
@@ -130,11 +130,8 @@ def run(config: Config, args: argparse.Namespace) -> dict:
             f"the best trial's replay is not reproducible: objective {best['objective']} in the"
             f" trial, {objective(optimized, data.closing)} replayed by the driver"
         )
-    router = {"model": config.router.model}
+    router = config.router.settings()
     if decisions is not None:
-        router |= {k: v for k, v in asdict(config.router).items() if k != "model"}
-        if config.router.queue_model != "prob_power":
-            del router["queue_power"]
         router["decisions"] = decisions.as_dict()
     report = build_report(
         trials=trials,
