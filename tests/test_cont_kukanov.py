@@ -3,13 +3,10 @@ default day's sweep telling grid points apart."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from producer.synthetic import ensure
+from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
-from router.config import load_config
 from router.cont_kukanov import PlacementSettings, _Resting, _Run, run_cont_kukanov
 from router.outflow import Depletion
 from router.placement import RouterParams
@@ -18,16 +15,7 @@ from router.replay import CLEANUP, PASSIVE
 from sweep import SweepData, run_backtest
 from tests.mbp import at, row, write
 
-ROOT = Path(__file__).resolve().parent.parent
 FEES = VenueFees(FeeRate(0.003, 0.002))
-
-
-def default_day():
-    """The default config and its day (generated on first use, as `python -m sweep` does)."""
-    config = load_config(ROOT / "configs" / "default.yaml")
-    data = config.data
-    ensure(data.path, seed=data.synthetic_seed, venues=data.synthetic_venues)
-    return config, load_mbp(data.path, data.start, data.end)
 
 
 def state(t, *, bid_size, bid=10.00, ask=10.01, ask_size=500, trade_px=None, traded=0):

@@ -119,13 +119,9 @@ def test_vwap_without_trades_follows_the_twap_schedule(tmp_path):
 
 
 def test_every_strategy_fills_the_order_on_the_default_day():
-    from producer.synthetic import ensure
-    from router.config import load_config
-    from tests.test_config import ROOT
+    from bench.common import default_day
 
-    config = load_config(ROOT / "configs" / "default.yaml")
-    ensure(config.data.path, seed=config.data.synthetic_seed, venues=config.data.synthetic_venues)
-    snap = load_mbp(config.data.path, config.data.start, config.data.end, config.data.depth)
+    config, snap = default_day()
     runs = simulate_all(snap, config.venues, config.order.size, config.order.step, PARAMS)
     for name, fills in runs.items():
         result = summarize(fills)
