@@ -1,0 +1,49 @@
+"""Cont & Kukanov router benchmark: one grid point's replay on the default day, and one
+optimiser call.
+
+.venv/bin/python -m bench.cont_kukanov [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from bench.common import default_day, machine, median, timed
+from router.placement import Problem, RouterParams, optimise
+from sweep import SweepData, run_backtest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cont_kukanov")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the grid")
+    args = parser.parse_args()
+    config, snap = default_day()
+    data = SweepData.build(
+        snap, config.venues, config.order.size, config.order.step, config.router.placement()
+    )
+    points = config.grid.points()
+    per_point = [[timed(lambda p=p: run_backtest(p, data)) for p in points]
+                 for _ in range(args.repeats)]  # fmt: skip
+    # The issue's single-venue case, four venues wide: what one decision costs.
+    problem = Problem(
+        1000.0, 0.023, np.full(4, 0.022), np.full(4, 2000.0), RouterParams(0.05, 0.05, 0.0005)
+    )
+    outflow = np.random.default_rng(1).exponential(2200, size=(2000, 4))
+    decide = [timed(lambda: optimise(problem, outflow, rng=np.random.default_rng(0)))
+              for _ in range(5 * args.repeats)]  # fmt: skip
+    flat = [t for run in per_point for t in run]
+    print(json.dumps({
+        "grid_points": len(points),
+        "replay_per_point_median_s": round(median(flat), 4),
+        "replay_per_point_max_s": round(max(flat), 4),
+        "whole_grid_median_s": round(median([sum(run) for run in per_point]), 3),
+        "optimiser_call_4_venues_median_s": round(median(decide), 4),
+        "machine": machine(),
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
