@@ -24,7 +24,7 @@ from router.placement import RouterParams
 from router.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
 from router.strategies import check_order
 
-_NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+_NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1, "uniqueItems": True}
 _RATE = {
     "type": "object",
     "additionalProperties": False,
@@ -71,7 +71,15 @@ _SCHEMA: dict[str, Any] = {
         "grid": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")},
+            "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")}
+            | {
+                "tau_s": {
+                    "type": "array",
+                    "items": {"type": "number", "exclusiveMinimum": 0},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                }
+            },
         },
         "router": {
             "type": "object",
@@ -177,17 +185,47 @@ CONT_KUKANOV_GRID = {
 
 
 @dataclass(frozen=True)
+class GridPoint:
+    """One trial's settings: the penalties, and the horizon when the grid sweeps it."""
+
+    params: RouterParams
+    tau_s: float | None = None  # None: router.tau_s
+
+    def as_dict(self) -> dict[str, float]:
+        """Flat names, as Tune's trial config and the report write them."""
+        tau = {} if self.tau_s is None else {"tau_s": self.tau_s}
+        return asdict(self.params) | tau
+
+    @classmethod
+    def of(cls, values: dict[str, float]) -> GridPoint:
+        """The inverse of :meth:`as_dict` (extra keys, such as metrics, are ignored)."""
+        params = RouterParams(*(values[k] for k in PENALTIES))
+        return cls(params, values.get("tau_s"))
+
+
+PENALTIES = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
+
+
+@dataclass(frozen=True)
 class GridConfig:
     lambda_over: tuple[float, ...] = STATIC_GRID["lambda_over"]
     lambda_under: tuple[float, ...] = STATIC_GRID["lambda_under"]
     theta_queue: tuple[float, ...] = STATIC_GRID["theta_queue"]
+    tau_s: tuple[float, ...] = ()  # empty: the horizon is router.tau_s, not swept
 
-    def points(self) -> list[RouterParams]:
-        """Every grid point, in grid order (lambda_over slowest, theta_queue fastest)."""
-        return [
-            RouterParams(*p)
-            for p in itertools.product(self.lambda_over, self.lambda_under, self.theta_queue)
-        ]
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The swept keys, slowest first: the penalties, then tau_s when it is a list."""
+        return PENALTIES + (("tau_s",) if self.tau_s else ())
+
+    def points(self) -> list[GridPoint]:
+        """Every grid point, in grid order (lambda_over slowest, the last name fastest)."""
+        values = itertools.product(*(getattr(self, name) for name in self.names))
+        return [GridPoint.of(dict(zip(self.names, v, strict=True))) for v in values]
+
+    def first(self) -> GridConfig:
+        """The grid's first point alone (``--smoke-test``)."""
+        return GridConfig(*(getattr(self, name)[:1] for name in asdict(self)))
 
 
 @dataclass(frozen=True)
@@ -298,10 +336,18 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         raise fail("router", f"{extra} appl(ies) to model cont_kukanov only; remove or set it")
     if "queue_power" in router_raw and router.queue_model != "prob_power":
         raise fail("router.queue_power", "applies to queue_model prob_power only")
+    grid_raw = raw.get("grid", {})
+    if "tau_s" in grid_raw:
+        if router.model == "static":
+            raise fail("grid.tau_s", "applies to router.model cont_kukanov only")
+        if "tau_s" in router_raw:
+            raise fail(
+                "router.tau_s",
+                "grid.tau_s sweeps the horizon; set router.tau_s for one value or grid.tau_s"
+                " for a list, not both",
+            )
     defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
-    grid = GridConfig(
-        **(defaults | {k: tuple(float(x) for x in v) for k, v in raw.get("grid", {}).items()})
-    )
+    grid = GridConfig(**(defaults | {k: tuple(float(x) for x in v) for k, v in grid_raw.items()}))
 
     kafka = dict(raw.get("kafka", {}))
     servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)

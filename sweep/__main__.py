@@ -17,10 +17,10 @@ from pathlib import Path
 import ray
 
 from producer.synthetic import ensure
-from router import RouterParams, Timeline, load_mbp, objective, run_baselines, summarize
-from router.config import Config, ConfigError, GridConfig, load_config
+from router import Timeline, load_mbp, objective, run_baselines, summarize
+from router.config import Config, ConfigError, GridPoint, load_config
 from sweep.backtest import SweepData, replay_router
-from sweep.grid import PARAMS, SweepError, SweepInterrupted, run_grid
+from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import build_report, rank_trials, write_outputs
 
 
@@ -81,9 +81,7 @@ def load_snapshots(config: Config, source: str):
 def run(config: Config, args: argparse.Namespace) -> dict:
     """The whole sweep; returns the report."""
     source = args.source or config.source
-    grid = config.grid
-    if args.smoke_test:
-        grid = GridConfig(*(values[:1] for values in grid.__dict__.values()))
+    grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     snapshots = load_snapshots(config, source)
@@ -123,7 +121,8 @@ def run(config: Config, args: argparse.Namespace) -> dict:
     runs = run_baselines(timeline, config.order.size)
     baselines = {name: summarize(fills) for name, fills in runs.items()}
     best = rank_trials(trials, grid)[0]
-    runs["router"], decisions = replay_router(RouterParams(**{k: best[k] for k in PARAMS}), data)
+    best_point = GridPoint.of(best)
+    runs["router"], decisions = replay_router(best_point, data)
     optimized = summarize(runs["router"])
     if objective(optimized, data.closing) != best["objective"]:
         raise SweepError(
@@ -131,6 +130,8 @@ def run(config: Config, args: argparse.Namespace) -> dict:
             f" trial, {objective(optimized, data.closing)} replayed by the driver"
         )
     router = config.router.settings()
+    if best_point.tau_s is not None:  # swept: the report's settings are the best run's
+        router["tau_s"] = best_point.tau_s
     if decisions is not None:
         router["decisions"] = decisions.as_dict()
     report = build_report(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from router import (
     Fills,
-    RouterParams,
     Snapshots,
     StrategyResult,
     Timeline,
@@ -16,6 +15,7 @@ from router import (
     run_router,
     summarize,
 )
+from router.config import GridPoint
 from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 
 
@@ -43,15 +43,18 @@ class SweepData:
         return cls(snapshots, fees, order_size, step, closing, placement)
 
 
-def replay_router(params: RouterParams, data: SweepData) -> tuple[Fills, DecisionStats | None]:
-    """The configured router's fills with ``params`` (and its decisions, for Cont & Kukanov)."""
+def replay_router(point: GridPoint, data: SweepData) -> tuple[Fills, DecisionStats | None]:
+    """The configured router's fills at ``point`` (and its decisions, for Cont & Kukanov)."""
     timeline = Timeline.of(data.snapshots, data.fees)
     if data.placement is None:
-        return run_router(timeline, data.order_size, data.step, params), None
-    return run_cont_kukanov(timeline, data.order_size, params, data.placement)
+        return run_router(timeline, data.order_size, data.step, point.params), None
+    placement = data.placement
+    if point.tau_s is not None:
+        placement = replace(placement, tau_s=point.tau_s)
+    return run_cont_kukanov(timeline, data.order_size, point.params, placement)
 
 
-def run_backtest(params: RouterParams, data: SweepData) -> dict[str, float | int | None]:
-    """Replay the router with ``params``; the objective and the fill figures of the run."""
-    result: StrategyResult = summarize(replay_router(params, data)[0])
+def run_backtest(point: GridPoint, data: SweepData) -> dict[str, float | int | None]:
+    """Replay the router at ``point``; the objective and the fill figures of the run."""
+    result: StrategyResult = summarize(replay_router(point, data)[0])
     return {"objective": objective(result, data.closing), **result.as_dict()}

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 
 import ray
 from ray import tune
 
-from router import RouterParams
-from router.config import GridConfig
+from router.config import GridConfig, GridPoint
 from sweep.backtest import SweepData, run_backtest
-
-PARAMS = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
 
 
 class SweepError(RuntimeError):
@@ -25,7 +21,7 @@ class SweepInterrupted(SweepError):
 
 def trainable(config: dict, *, data: SweepData) -> None:
     """One grid point. ``data`` arrives from the object store via ``tune.with_parameters``."""
-    metrics = run_backtest(RouterParams(**{k: config[k] for k in PARAMS}), data)
+    metrics = run_backtest(GridPoint.of(config), data)
     if metrics["avg_fill_px"] is None:  # Tune stores metrics as numbers
         metrics["avg_fill_px"] = math.nan
     tune.report(metrics | {"node_id": ray.get_runtime_context().get_node_id()})
@@ -36,7 +32,7 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
 
     Raises :class:`SweepError` naming the failed trial if any trial raised.
     """
-    param_space = {name: tune.grid_search(list(getattr(grid, name))) for name in PARAMS}
+    param_space = {name: tune.grid_search(list(getattr(grid, name))) for name in grid.names}
     tuner = tune.Tuner(
         tune.with_parameters(trainable, data=data),
         param_space=param_space,
@@ -55,7 +51,7 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
             f"sweep stopped early: {finished} of {expected} trials finished; no best picked"
         )
     return [
-        {name: result.config[name] for name in PARAMS}
+        {name: result.config[name] for name in grid.names}
         | {k: result.metrics[k] for k in ("trial_id", "node_id", "objective")}
         | {
             k: result.metrics[k]

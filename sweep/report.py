@@ -9,7 +9,6 @@ from pathlib import Path
 
 from router import Snapshots, StrategyResult, savings_bps
 from router.config import GridConfig
-from sweep.grid import PARAMS
 
 BASELINES = ("best_ask", "twap", "vwap")
 
@@ -20,11 +19,9 @@ def _number(value: float | None) -> float | None:
 
 
 def rank_trials(trials: list[dict], grid: GridConfig) -> list[dict]:
-    """Trials by objective, ties in grid order (lambda_over slowest, theta_queue fastest)."""
-    index: dict[tuple, int] = {}
-    for i, point in enumerate(grid.points()):
-        index.setdefault(tuple(getattr(point, k) for k in PARAMS), i)
-    return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in PARAMS)]))
+    """Trials by objective, ties in grid order (lambda_over slowest, the last name fastest)."""
+    index = {tuple(point.as_dict().values()): i for i, point in enumerate(grid.points())}
+    return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in grid.names)]))
 
 
 def build_report(
@@ -47,7 +44,7 @@ def build_report(
     tied = sum(1 for t in ranked if t["objective"] == best["objective"])
     window = snapshots.window
     report = {
-        "best_parameters": {k: best[k] for k in PARAMS},
+        "best_parameters": {k: best[k] for k in grid.names},
         "router": router,
         "optimized": optimized.as_dict(),
         "baselines": {name: baselines[name].as_dict() for name in BASELINES},

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from router import FeeRate
-from router.config import ConfigError, load_config, parse_config
+from router import FeeRate, RouterParams
+from router.config import PENALTIES, ConfigError, GridPoint, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,11 +24,11 @@ def test_default_config_loads_with_the_pinned_defaults():
     assert config.data.path == ROOT / "data" / "synthetic_day.csv"
     assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 1)
     assert (config.order.size, config.order.step) == (5000, 100)
-    assert config.router.model == "cont_kukanov" and config.router.tau_s == 10
+    assert config.router.model == "cont_kukanov" and config.grid.tau_s == (2, 5, 10)
     assert config.router.placement() is not None
     assert config.grid.lambda_over == (0.002, 0.01, 0.05)
     assert config.grid.theta_queue == (0.0, 0.001, 0.005)
-    assert len(config.grid.points()) == 27
+    assert len(config.grid.points()) == 81
     assert config.kafka.topic == "mock_l1_stream" and config.source == "file"
     assert config.venues.of(2) == FeeRate(0.0030, 0.0029)
     assert config.venues.of(12345) == FeeRate(0.0030, 0.0020)
@@ -57,6 +57,20 @@ def test_each_model_has_its_own_default_grid(tmp_path):
         .queue_model
     )
     assert queue.probability.power == 2
+
+
+def test_grid_tau_s_sweeps_the_horizon_fastest_in_grid_order(tmp_path):
+    doc = "data: {path: d.csv}\nrouter: {model: cont_kukanov}\n"
+    assert parse(doc, tmp_path).grid.names == PENALTIES  # not swept: router.tau_s applies
+    assert {p.tau_s for p in parse(doc, tmp_path).grid.points()} == {None}
+    grid = parse(doc + "grid: {lambda_over: [0.01], tau_s: [5, 20]}\n", tmp_path).grid
+    assert grid.names == (*PENALTIES, "tau_s")
+    points = grid.points()
+    assert len(points) == 1 * 3 * 3 * 2
+    assert [p.tau_s for p in points[:4]] == [5.0, 20.0, 5.0, 20.0]
+    assert points[1] == GridPoint(RouterParams(0.01, 0.002, 0.0), 20.0)
+    assert [GridPoint.of(p.as_dict()) for p in points] == points
+    assert grid.first().points() == [points[0]]
 
 
 def test_minimal_config_takes_every_default(tmp_path):
@@ -111,6 +125,19 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         (
             "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 0}\n",
             r"router.tau_s: 0 is less than or equal to the minimum",
+        ),
+        ("data: {path: d.csv}\ngrid: {tau_s: [5]}\n", r"grid.tau_s: applies to router.model cont"),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 5}\ngrid: {tau_s: [5]}\n",
+            r"router.tau_s: grid.tau_s sweeps the horizon; set router.tau_s for one value",
+        ),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov}\ngrid: {tau_s: [0, 5]}\n",
+            r"grid.tau_s.0: 0 is less than or equal to the minimum",
+        ),
+        (
+            "data: {path: d.csv}\ngrid: {lambda_over: [0.1, 0.1]}\n",
+            r"grid.lambda_over: \[0.1, 0.1\] has non-unique elements",
         ),
     ],
 )

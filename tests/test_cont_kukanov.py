@@ -3,16 +3,20 @@ default day's sweep telling grid points apart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
+from router.config import GridPoint
 from router.cont_kukanov import PlacementSettings, _Resting, _Run, run_cont_kukanov
 from router.outflow import Depletion
 from router.placement import RouterParams
 from router.queues import ProbQueueModel, RiskAverseQueueModel
 from router.replay import CLEANUP, PASSIVE
 from sweep import SweepData, run_backtest
+from sweep.backtest import replay_router
 from tests.mbp import at, row, write
 
 FEES = VenueFees(FeeRate(0.003, 0.002))
@@ -126,7 +130,26 @@ def test_never_more_than_the_order_and_a_shortfall_is_cleaned_up(tmp_path):
 def test_the_default_day_sweep_tells_grid_points_apart():
     config, snap = default_day()
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
-    objectives = [run_backtest(p, data)["objective"] for p in config.grid.points()]
+    points = config.grid.points()[:9]  # the first penalties' theta_queue x tau_s
+    objectives = [run_backtest(p, data)["objective"] for p in points]
     assert len(set(objectives)) > 1
-    again = [run_backtest(p, data)["objective"] for p in config.grid.points()[:3]]
+    again = [run_backtest(p, data)["objective"] for p in points[:3]]
     assert again == objectives[:3]  # deterministic for the seed
+
+
+def test_a_grid_point_with_tau_s_replays_at_that_horizon():
+    config, snap = default_day()
+    data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
+    assert data.placement.tau_s == 10  # router.tau_s's default: the default config sweeps it
+    params = RouterParams(0.01, 0.01, 0.001)
+    fills, stats = replay_router(GridPoint(params, 5.0), data)
+    direct, direct_stats = run_cont_kukanov(
+        Timeline.of(snap, config.venues), 5000, params, replace(data.placement, tau_s=5.0)
+    )
+    assert np.array_equal(fills.ts, direct.ts) and np.array_equal(fills.shares, direct.shares)
+    assert stats == direct_stats
+    # Without tau_s the point replays at router.tau_s; the first decision waits one horizon.
+    default, _ = replay_router(GridPoint(params), data)
+    assert not np.array_equal(fills.ts, default.ts)
+    first_5, first_10 = ((f.ts.min() - snap.window.start_ns) / 1e9 for f in (fills, default))
+    assert first_5 >= 5 and first_10 >= 10

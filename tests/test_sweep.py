@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from router import FeeRate, RouterParams, VenueFees, load_mbp
+from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
-from sweep.grid import PARAMS
 from tests.mbp import at, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,8 @@ FEES = VenueFees(FeeRate(0.003, 0.002))
 def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
     rows = [row(at("13:36:32"), 1, 10.00, 300), row(at("13:36:33"), 2, 10.01, 200)]
     snap = load_mbp(write(tmp_path / "d.csv", rows), "13:36:32", "13:36:40")
-    full = run_backtest(RouterParams(0.1, 0.1, 0.1), SweepData.build(snap, FEES, 500, 100))
+    point = GridPoint(RouterParams(0.1, 0.1, 0.1))
+    full = run_backtest(point, SweepData.build(snap, FEES, 500, 100))
     assert full == {
         "objective": pytest.approx(300 * 10.003 + 200 * 10.013),
         "total_cash": pytest.approx(300 * 10.003 + 200 * 10.013),
@@ -37,7 +38,7 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "fees_paid": pytest.approx(500 * 0.003),
         "rebates_earned": 0.0,
     }
-    short = run_backtest(RouterParams(0.1, 0.1, 0.1), SweepData.build(snap, FEES, 700, 100))
+    short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
     # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
     assert short["unfilled_shares"] == 200
     assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
@@ -86,7 +87,7 @@ def test_cli_prints_exactly_one_json_object(sweep_run):
     assert json.loads((work / "out" / "report.json").read_text()) == report
 
 
-def check_report(report: dict, grid: dict) -> None:
+def check_report(report: dict, grid: dict, trials: int) -> None:
     """Every strategy filled, best parameters inside the grid, bps consistent with averages."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
@@ -99,14 +100,14 @@ def check_report(report: dict, grid: dict) -> None:
     for name, bps in report["savings_vs_baselines_bps"].items():
         base, mine = report["baselines"][name]["avg_fill_px"], report["optimized"]["avg_fill_px"]
         assert bps == pytest.approx((base - mine) / base * 10_000)
-    assert report["trials"]["count"] == 27
+    assert report["trials"]["count"] == trials
     assert report["data"]["venues"] == [2, 5, 8, 9] and report["data"]["source"] == "file"
 
 
 def test_static_report_says_every_grid_point_tied(static_run):
     work, done = static_run
     report = json.loads(done.stdout)
-    check_report(report, {k: [0.1, 0.4, 1.0, 0.6, 0.3, 0.5] for k in PARAMS})
+    check_report(report, {k: [0.1, 0.4, 1.0, 0.6, 0.3, 0.5] for k in PENALTIES}, 27)
     assert report["router"] == {"model": "static"}
     # The static allocator cannot tell grid points apart; the report must say so.
     assert report["trials"]["tied_at_best"] == 27 and report["trials"]["all_tied"]
@@ -129,11 +130,14 @@ def test_cont_kukanov_report_tells_grid_points_apart(sweep_run):
             "lambda_over": [0.002, 0.01, 0.05],
             "lambda_under": [0.002, 0.01, 0.05],
             "theta_queue": [0.0, 0.001, 0.005],
+            "tau_s": [2, 5, 10],
         },
+        81,
     )
     assert not report["trials"]["all_tied"] and "note" not in report["trials"]
     router, optimized = report["router"], report["optimized"]
-    assert router["model"] == "cont_kukanov" and router["tau_s"] == 10
+    assert router["model"] == "cont_kukanov"
+    assert router["tau_s"] == report["best_parameters"]["tau_s"]
     decisions = router["decisions"]
     assert decisions["limit_filled"] == optimized["passive_shares"]
     assert sum(decisions["passive_fills_by_cause"].values()) == optimized["passive_shares"]
@@ -239,6 +243,53 @@ def test_plot_writes_both_pngs(tmp_path):
     assert json.loads(done.stdout)["trials"]["count"] == 1  # --smoke-test: one grid point
     for name in ("fills.png", "grid.png"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_fills_plot_marks_passive_and_clean_up_fills():
+    from router import Fills
+    from router.replay import CLEANUP, PASSIVE, TAKE
+    from sweep.plots import fills_figure
+
+    start = 1_000_000_000_000
+    router = Fills.of(
+        "router",
+        300,
+        [
+            (start + 1, 2, 100, 10.0, 0.003, TAKE),
+            (start + 2, 2, 100, 9.99, -0.002, PASSIVE),
+            (start + 3, 5, 100, 10.01, 0.003, CLEANUP),
+        ],
+    )
+    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, TAKE)])
+    fig = fills_figure({"router": router, "twap": twap}, start)
+    shares_ax = fig.axes[0]
+    marks = {line.get_label(): line for line in shares_ax.get_lines()}
+    assert set(marks) == {"router", "twap", "router passive fills", "router clean-up fills"}
+    # Each mark sits on the cumulative shares after its fill: 200 after the passive one.
+    assert list(marks["router passive fills"].get_ydata()) == [200]
+    assert list(marks["router clean-up fills"].get_ydata()) == [300]
+    assert marks["router passive fills"].get_color() == marks["router"].get_color()
+
+
+def test_a_tau_s_grid_is_swept_reported_and_plotted(tmp_path):
+    grid = "{lambda_over: [0.01], lambda_under: [0.01, 0.05], theta_queue: [0], tau_s: [5, 20]}"
+    config = small_day_config(tmp_path, f"router: {{model: cont_kukanov}}\ngrid: {grid}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "sweep", str(config), "--quiet", "--plot",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["trials"]["count"] == 4
+    best = report["best_parameters"]
+    assert set(best) == {*PENALTIES, "tau_s"} and best["tau_s"] in (5, 20)
+    assert report["router"]["tau_s"] == best["tau_s"]  # the settings of the reported run
+    with open(tmp_path / "out" / "trials.csv") as fh:
+        trials = list(csv.DictReader(fh))
+    assert sorted(float(t["tau_s"]) for t in trials) == [5, 5, 20, 20]
+    assert float(trials[0]["objective"]) == report["trials"]["best_objective"]
+    assert (tmp_path / "out" / "grid.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_ctrl_c_stops_trials_and_the_local_cluster(tmp_path):
