@@ -1,6 +1,6 @@
 """Sweep benchmark: Tune overhead per trial, a large grid, and the end-to-end default sweep.
 
-    kafka/with-broker.sh .venv/bin/python -m bench.sweep [--repeats 3]
+    kafka/with-broker.sh .venv/bin/python -m bench.sweep [--repeats 3] [--config CONFIG.yaml]
 
 Our trainable and a trivial one (reports a constant) run the same 27-point grid under the same
 TuneConfig, alternating, in one Ray session, so the ratio of their wall times is what our replay
@@ -43,15 +43,16 @@ def fit(trainable, data: SweepData, grid: GridConfig, storage: str) -> None:
     ).fit()
 
 
-def end_to_end(repeats: int) -> dict:
-    """python -m sweep --source kafka on the default day, broker up, fresh topic each run."""
+def end_to_end(repeats: int, config_path: Path) -> dict:
+    """python -m sweep --source kafka with ``config_path`` on the default day, broker up, a
+    fresh topic each run."""
     config, day = default_day()
     walls, timings = [], []
     for _ in range(repeats):
         kafka = replace(config.kafka, topic=f"bench-{uuid.uuid4().hex[:10]}")
         publish(day, kafka, pace=0, progress=False)
         with tempfile.TemporaryDirectory() as out:
-            text = DEFAULT_CONFIG.read_text().replace("mock_l1_stream", kafka.topic)
+            text = config_path.read_text().replace("mock_l1_stream", kafka.topic)
             Path(out, "c.yaml").write_text(text.replace("../data/", f"{ROOT}/data/"))
             command = [sys.executable, "-m", "sweep", f"{out}/c.yaml", "--source", "kafka"]
             start = time.perf_counter()
@@ -70,6 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--large", type=int, default=10, help="values per parameter (10: 1,000)")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="the end-to-end run's config"
+    )
     args = parser.parse_args()
     config, day = default_day()
     data = SweepData.build(day, config.venues, config.order.size, config.order.step)
@@ -91,7 +95,7 @@ def main() -> None:
         "large_grid_points": len(large.points()),
         "large_grid_s": large_s,
         "large_grid_trials_per_s": len(large.points()) / large_s,
-        "end_to_end_default": end_to_end(args.repeats),
+        "end_to_end": {"config": str(args.config), **end_to_end(args.repeats, args.config)},
         "repeats": args.repeats,
         "machine": machine(),
     }
