@@ -26,7 +26,7 @@ from bench.common import DEFAULT_CONFIG, ROOT, default_day, machine, median, tim
 from producer.publish import publish
 from router.config import GridConfig
 from sweep.backtest import SweepData
-from sweep.grid import run_grid
+from sweep.grid import param_space, run_grid
 
 
 def trivial(config: dict, *, data: SweepData) -> None:
@@ -37,7 +37,7 @@ def trivial(config: dict, *, data: SweepData) -> None:
 def fit(trainable, data: SweepData, grid: GridConfig, storage: str) -> None:
     tune.Tuner(
         tune.with_parameters(trainable, data=data),
-        param_space={k: tune.grid_search(list(getattr(grid, k))) for k in grid.names},
+        param_space=param_space(grid),
         tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(storage_path=storage, verbose=0),
     ).fit()

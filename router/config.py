@@ -72,14 +72,7 @@ _SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")}
-            | {
-                "tau_s": {
-                    "type": "array",
-                    "items": {"type": "number", "exclusiveMinimum": 0},
-                    "minItems": 1,
-                    "uniqueItems": True,
-                }
-            },
+            | {"tau_s": _NUMBER_LIST | {"items": {"type": "number", "exclusiveMinimum": 0}}},
         },
         "router": {
             "type": "object",
@@ -184,6 +177,9 @@ CONT_KUKANOV_GRID = {
 }
 
 
+PENALTIES = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
+
+
 @dataclass(frozen=True)
 class GridPoint:
     """One trial's settings: the penalties, and the horizon when the grid sweeps it."""
@@ -201,9 +197,6 @@ class GridPoint:
         """The inverse of :meth:`as_dict` (extra keys, such as metrics, are ignored)."""
         params = RouterParams(*(values[k] for k in PENALTIES))
         return cls(params, values.get("tau_s"))
-
-
-PENALTIES = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
 
 
 @dataclass(frozen=True)
@@ -261,6 +254,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return (
             f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
         )
+    if error.validator == "uniqueItems":
+        return f"{where}: {error.instance} repeats a value; list each value once"
+    if error.validator == "minItems" and not error.instance:
+        return f"{where}: empty list; give at least one value (or leave the key out)"
     return f"{where}: {error.message}"
 
 
@@ -339,7 +336,10 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
     grid_raw = raw.get("grid", {})
     if "tau_s" in grid_raw:
         if router.model == "static":
-            raise fail("grid.tau_s", "applies to router.model cont_kukanov only")
+            raise fail(
+                "grid.tau_s",
+                "applies to router.model cont_kukanov only; set that model or remove grid.tau_s",
+            )
         if "tau_s" in router_raw:
             raise fail(
                 "router.tau_s",

@@ -47,6 +47,8 @@ def replay_router(point: GridPoint, data: SweepData) -> tuple[Fills, DecisionSta
     """The configured router's fills at ``point`` (and its decisions, for Cont & Kukanov)."""
     timeline = Timeline.of(data.snapshots, data.fees)
     if data.placement is None:
+        if point.tau_s is not None:
+            raise ValueError("tau_s applies to the Cont & Kukanov router; these data are static's")
         return run_router(timeline, data.order_size, data.step, point.params), None
     placement = data.placement
     if point.tau_s is not None:

@@ -27,15 +27,19 @@ def trainable(config: dict, *, data: SweepData) -> None:
     tune.report(metrics | {"node_id": ray.get_runtime_context().get_node_id()})
 
 
+def param_space(grid: GridConfig) -> dict:
+    """Tune's grid search over every swept key of ``grid``."""
+    return {name: tune.grid_search(list(getattr(grid, name))) for name in grid.names}
+
+
 def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: int) -> list[dict]:
     """Run every grid point; one row per trial (parameters, metrics, trial id, node id).
 
     Raises :class:`SweepError` naming the failed trial if any trial raised.
     """
-    param_space = {name: tune.grid_search(list(getattr(grid, name))) for name in grid.names}
     tuner = tune.Tuner(
         tune.with_parameters(trainable, data=data),
-        param_space=param_space,
+        param_space=param_space(grid),
         tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(name="sor_sweep", storage_path=storage_path, verbose=verbose),
     )

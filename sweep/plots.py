@@ -62,7 +62,7 @@ def plot_fills(runs: dict[str, Fills], start_ns: int, path: Path) -> None:
     _pyplot().close(fig)
 
 
-def plot_grid(trials: list[dict], grid: GridConfig, path: Path) -> None:
+def grid_figure(trials: list[dict], grid: GridConfig):
     """Objective minus the best, over (lambda_over, lambda_under): one map per theta_queue, and
     one row of maps per tau_s when the grid sweeps it."""
     plt = _pyplot()
@@ -94,8 +94,14 @@ def plot_grid(trials: list[dict], grid: GridConfig, path: Path) -> None:
             title = f"theta_queue = {theta:g}" + ("" if tau is None else f", tau_s = {tau:g}")
             ax.set_title(title, fontsize="medium")
     fig.colorbar(image, ax=axes, label="objective above the best ($)")  # one scale for all
+    return fig
+
+
+def plot_grid(trials: list[dict], grid: GridConfig, path: Path) -> None:
+    """:func:`grid_figure`, saved to ``path``."""
+    fig = grid_figure(trials, grid)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def write_plots(

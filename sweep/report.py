@@ -20,7 +20,9 @@ def _number(value: float | None) -> float | None:
 
 def rank_trials(trials: list[dict], grid: GridConfig) -> list[dict]:
     """Trials by objective, ties in grid order (lambda_over slowest, the last name fastest)."""
-    index = {tuple(point.as_dict().values()): i for i, point in enumerate(grid.points())}
+    index: dict[tuple, int] = {}
+    for i, point in enumerate(grid.points()):
+        index.setdefault(tuple(point.as_dict()[k] for k in grid.names), i)
     return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in grid.names)]))
 
 

@@ -103,7 +103,7 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         ),
         (
             "data: {path: d.csv}\ngrid: {theta_queue: []}\n",
-            r"grid.theta_queue: \[\] should be non-empty",
+            r"grid.theta_queue: empty list; give at least one value \(or leave the key out\)",
         ),
         (
             "data: {path: d.csv}\ngrid: {theta_queue: [a]}\n",
@@ -126,7 +126,10 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
             "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 0}\n",
             r"router.tau_s: 0 is less than or equal to the minimum",
         ),
-        ("data: {path: d.csv}\ngrid: {tau_s: [5]}\n", r"grid.tau_s: applies to router.model cont"),
+        (
+            "data: {path: d.csv}\ngrid: {tau_s: [5]}\n",
+            r"grid.tau_s: applies to router.model cont_kukanov only; set that model or remove",
+        ),
         (
             "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 5}\ngrid: {tau_s: [5]}\n",
             r"router.tau_s: grid.tau_s sweeps the horizon; set router.tau_s for one value",
@@ -137,7 +140,7 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         ),
         (
             "data: {path: d.csv}\ngrid: {lambda_over: [0.1, 0.1]}\n",
-            r"grid.lambda_over: \[0.1, 0.1\] has non-unique elements",
+            r"grid.lambda_over: \[0.1, 0.1\] repeats a value; list each value once",
         ),
     ],
 )

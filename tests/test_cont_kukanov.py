@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
@@ -130,7 +131,9 @@ def test_never_more_than_the_order_and_a_shortfall_is_cleaned_up(tmp_path):
 def test_the_default_day_sweep_tells_grid_points_apart():
     config, snap = default_day()
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
-    points = config.grid.points()[:9]  # the first penalties' theta_queue x tau_s
+    # The penalties alone, at one horizon, must change decisions (not only tau_s).
+    points = [p for p in config.grid.points() if p.tau_s == 10]
+    assert len(points) == 27
     objectives = [run_backtest(p, data)["objective"] for p in points]
     assert len(set(objectives)) > 1
     again = [run_backtest(p, data)["objective"] for p in points[:3]]
@@ -153,3 +156,10 @@ def test_a_grid_point_with_tau_s_replays_at_that_horizon():
     assert not np.array_equal(fills.ts, default.ts)
     first_5, first_10 = ((f.ts.min() - snap.window.start_ns) / 1e9 for f in (fills, default))
     assert first_5 >= 5 and first_10 >= 10
+
+
+def test_a_tau_s_point_on_static_data_is_an_error():
+    config, snap = default_day()
+    static = SweepData.build(snap, config.venues, 5000, 100)  # no placement: the static router
+    with pytest.raises(ValueError, match="tau_s applies to the Cont & Kukanov router"):
+        replay_router(GridPoint(RouterParams(0.01, 0.01, 0.0), 5.0), static)

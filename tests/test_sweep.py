@@ -135,6 +135,10 @@ def test_cont_kukanov_report_tells_grid_points_apart(sweep_run):
         81,
     )
     assert not report["trials"]["all_tied"] and "note" not in report["trials"]
+    with open(sweep_run[0] / "out" / "trials.csv") as fh:
+        trials = list(csv.DictReader(fh))
+    for tau in ("2.0", "5.0", "10.0"):  # the penalties matter at every horizon, not only tau_s
+        assert len({t["objective"] for t in trials if t["tau_s"] == tau}) > 1, tau
     router, optimized = report["router"], report["optimized"]
     assert router["model"] == "cont_kukanov"
     assert router["tau_s"] == report["best_parameters"]["tau_s"]
@@ -269,6 +273,25 @@ def test_fills_plot_marks_passive_and_clean_up_fills():
     assert list(marks["router passive fills"].get_ydata()) == [200]
     assert list(marks["router clean-up fills"].get_ydata()) == [300]
     assert marks["router passive fills"].get_color() == marks["router"].get_color()
+
+
+def test_grid_plot_has_one_map_per_theta_and_tau_and_every_trial_in_its_cell():
+    from router.config import GridConfig
+    from sweep.plots import grid_figure
+
+    grid = GridConfig((0.01, 0.05), (0.01,), (0.0, 0.001), (2.0, 10.0))
+    trials = [p.as_dict() | {"objective": 100.0 + i} for i, p in enumerate(grid.points())]
+    fig = grid_figure(trials, grid)
+    maps = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in maps] == [
+        "theta_queue = 0, tau_s = 2",
+        "theta_queue = 0.001, tau_s = 2",
+        "theta_queue = 0, tau_s = 10",
+        "theta_queue = 0.001, tau_s = 10",
+    ]
+    labels = [[t.get_text() for t in ax.texts] for ax in maps]
+    # Grid order: lambda_over slowest, tau_s fastest; each cell is the objective above the best.
+    assert labels == [["0.00", "4.00"], ["2.00", "6.00"], ["1.00", "5.00"], ["3.00", "7.00"]]
 
 
 def test_a_tau_s_grid_is_swept_reported_and_plotted(tmp_path):
