@@ -55,13 +55,6 @@ def fills_figure(runs: dict[str, Fills], start_ns: int):
     return fig
 
 
-def plot_fills(runs: dict[str, Fills], start_ns: int, path: Path) -> None:
-    """:func:`fills_figure`, saved to ``path``."""
-    fig = fills_figure(runs, start_ns)
-    fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
-
-
 def grid_figure(trials: list[dict], grid: GridConfig):
     """Objective minus the best, over (lambda_over, lambda_under): one map per theta_queue, and
     one row of maps per tau_s when the grid sweeps it."""
@@ -97,9 +90,7 @@ def grid_figure(trials: list[dict], grid: GridConfig):
     return fig
 
 
-def plot_grid(trials: list[dict], grid: GridConfig, path: Path) -> None:
-    """:func:`grid_figure`, saved to ``path``."""
-    fig = grid_figure(trials, grid)
+def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=120)
     _pyplot().close(fig)
 
@@ -111,6 +102,6 @@ def write_plots(
     _pyplot()  # fail early, before any file is written
     out.mkdir(parents=True, exist_ok=True)
     fills_png, grid_png = out / "fills.png", out / "grid.png"
-    plot_fills(runs, start_ns, fills_png)
-    plot_grid(trials, grid, grid_png)
+    _save(fills_figure(runs, start_ns), fills_png)
+    _save(grid_figure(trials, grid), grid_png)
     return [fills_png, grid_png]

@@ -157,8 +157,8 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
 def test_sweep_from_kafka_end_to_end(tmp_path, day):
     """python -m sweep --source kafka: consume once, 27 trials on local Ray, one JSON."""
     import json
-    import subprocess
-    import sys
+
+    from tests.sweep_cli import run_sweep
 
     kafka = fresh_topic()
     publish(day, kafka, pace=0, progress=False)
@@ -166,12 +166,7 @@ def test_sweep_from_kafka_end_to_end(tmp_path, day):
         "data: {path: absent.csv}\n"
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "sweep", str(tmp_path / "c.yaml"), "--source", "kafka", "--quiet",
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_sweep(tmp_path / "c.yaml", tmp_path / "out", "--source", "kafka")
     report = json.loads(done.stdout)
     assert report["data"]["source"] == "kafka" and report["data"]["rows"] == len(day)
     assert report["trials"]["count"] == 27

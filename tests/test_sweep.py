@@ -16,6 +16,7 @@ from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
 from tests.mbp import at, row, write
+from tests.sweep_cli import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 FEES = VenueFees(FeeRate(0.003, 0.002))
@@ -50,23 +51,7 @@ def sweep_on_a_generated_day(tmp_path_factory, config_name: str):
     config = (ROOT / "configs" / config_name).read_text()
     config = config.replace("../data/synthetic_day.csv", "day.csv").replace("seed: 7", "seed: 11")
     (work / "c.yaml").write_text(config)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sweep",
-            str(work / "c.yaml"),
-            "--out",
-            str(work / "out"),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    return work, done
+    return work, run_sweep(work / "c.yaml", work / "out")
 
 
 @pytest.fixture(scope="module")
@@ -221,14 +206,9 @@ def test_trials_run_on_the_worker_nodes_of_a_three_node_cluster(tmp_path):
     workers = {cluster.add_node(num_cpus=1).node_id for _ in range(2)}
     cluster.wait_for_nodes()
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "sweep", str(small_day_config(tmp_path)), "--quiet",
-             "--address", cluster.address, "--out", str(tmp_path / "out")],
-            capture_output=True, text=True, timeout=600, cwd=ROOT,
-        )  # fmt: skip
+        done = run_sweep(small_day_config(tmp_path), tmp_path / "out", "--address", cluster.address)
     finally:
         cluster.shutdown()
-    assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     with open(tmp_path / "out" / "trials.csv") as fh:
         nodes = [row["node_id"] for row in csv.DictReader(fh)]
@@ -238,12 +218,7 @@ def test_trials_run_on_the_worker_nodes_of_a_three_node_cluster(tmp_path):
 
 
 def test_plot_writes_both_pngs(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "sweep", str(small_day_config(tmp_path)), "--quiet", "--plot",
-         "--smoke-test", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_sweep(small_day_config(tmp_path), tmp_path / "out", "--plot", "--smoke-test")
     assert json.loads(done.stdout)["trials"]["count"] == 1  # --smoke-test: one grid point
     for name in ("fills.png", "grid.png"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
@@ -297,13 +272,7 @@ def test_grid_plot_has_one_map_per_theta_and_tau_and_every_trial_in_its_cell():
 def test_a_tau_s_grid_is_swept_reported_and_plotted(tmp_path):
     grid = "{lambda_over: [0.01], lambda_under: [0.01, 0.05], theta_queue: [0], tau_s: [5, 20]}"
     config = small_day_config(tmp_path, f"router: {{model: cont_kukanov}}\ngrid: {grid}\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "sweep", str(config), "--quiet", "--plot",
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(run_sweep(config, tmp_path / "out", "--plot").stdout)
     assert report["trials"]["count"] == 4
     best = report["best_parameters"]
     assert set(best) == {*PENALTIES, "tau_s"} and best["tau_s"] in (5, 20)
