@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from producer.synthetic import ensure
-from router import Snapshots, load_mbp
+from producer.source import load_configured
+from router import Snapshots
 from router.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,9 +23,7 @@ DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"
 def default_day() -> tuple[Config, Snapshots]:
     """The embedded default config and its snapshot arrays (generated if absent)."""
     config = load_config(DEFAULT_CONFIG)
-    data = config.data
-    ensure(data.path, seed=data.synthetic_seed, venues=data.synthetic_venues)
-    return config, load_mbp(data.path, data.start, data.end, data.depth, date=data.date)
+    return config, load_configured(config.data)[0][0]
 
 
 def timed(fn: Callable[[], object]) -> float:

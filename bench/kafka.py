@@ -53,15 +53,15 @@ def main() -> None:
         summary = publish(day, kafka, pace=0, progress=False)
         produce_s.append(summary.seconds)
         topics.append(kafka)
-    records = len(day) + 1  # the snapshots and the end-of-stream record
+    records = len(day) + len(day.print_px) + 1  # snapshots, prints, the end-of-stream record
     consume_s, bare_s = [], []
     for kafka in topics:  # alternate the two readers, each on a topic it has not read yet
         consume_s.append(timed(lambda kafka=kafka: consume(kafka, timeout_s=60)))
         bare_s.append(timed(lambda kafka=kafka: bare_read(kafka, records)))
     figures = {
-        "messages": len(day),
+        "messages": records,
         "produce_median_s": median(produce_s),
-        "produce_msgs_per_s": len(day) / median(produce_s),
+        "produce_msgs_per_s": records / median(produce_s),
         "consume_into_arrays_median_s": median(consume_s),
         "consume_msgs_per_s": records / median(consume_s),
         "bare_loop_median_s": median(bare_s),

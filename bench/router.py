@@ -91,8 +91,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     config, day = default_day()
-    data = config.data
-    load_s = median([timed(lambda: load_mbp(data.path)) for _ in range(5)])
+    path = config.data.single_file
+    load_s = median([timed(lambda: load_mbp(path)) for _ in range(5)])
     one = replay_times(day, config, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp, "big.csv")

@@ -1,4 +1,5 @@
-"""``python -m producer CONFIG.yaml``: stream the configured day's snapshots to Kafka."""
+"""``python -m producer CONFIG.yaml``: stream the configured days' snapshots to Kafka, one run
+per day."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from producer.publish import ProducerError, publish
-from producer.synthetic import ensure
-from router import DataError, load_mbp
+from producer.source import load_configured
+from router import DataError
 from router.config import ConfigError, load_config
 
 
@@ -26,13 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         kafka = replace(config.kafka, topic=args.topic or config.kafka.topic)
-        data = config.data
-        if data.synthetic_seed is not None and ensure(
-            data.path, seed=data.synthetic_seed, venues=data.synthetic_venues
-        ):
-            print(f"generated the default day at {data.path}", file=sys.stderr)
-        snapshots = load_mbp(data.path, data.start, data.end, data.depth, date=data.date)
-        summary = publish(snapshots, kafka, pace=args.pace, progress=not args.quiet)
+        days, skipped = load_configured(config.data)
+        for day in skipped:
+            print(f"skipped {day}: no rows in the window", file=sys.stderr)
+        summary = publish(days, kafka, pace=args.pace, progress=not args.quiet)
     except (ConfigError, DataError, FileNotFoundError, ProducerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

@@ -1,4 +1,5 @@
-"""Publish snapshot arrays to Kafka, paced like the original feed, ending with a run record."""
+"""Publish trading days of snapshot arrays to Kafka, paced like the original feed: each day a
+run of snapshot and print records ending with its end record."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import itertools
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from kafka import KafkaProducer
@@ -23,13 +26,22 @@ class ProducerError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class PublishSummary:
+class DaySummary:
+    date: str
     run: str
-    topic: str
-    messages: int
+    messages: int  # snapshot records
+    prints: int
     checksum: str
+
+
+@dataclass(frozen=True)
+class PublishSummary:
+    stream: str
+    topic: str
+    days: list[DaySummary]
+    messages: int  # snapshot and print records of every day
     seconds: float
-    stream_seconds: float  # span of the data's ts_event
+    stream_seconds: float  # span of the data's ts_event, summed over days
     max_lag_s: float  # worst lateness of an instant against its paced due time
 
 
@@ -61,50 +73,46 @@ def connect_producer(kafka: KafkaConfig) -> KafkaProducer:
 
 
 def publish(
-    snapshots: Snapshots, kafka: KafkaConfig, *, pace: float | None = None, progress: bool = True
+    days: Snapshots | Sequence[Snapshots],
+    kafka: KafkaConfig,
+    *,
+    pace: float | None = None,
+    progress: bool = True,
 ) -> PublishSummary:
-    """Send every snapshot row, then the end-of-stream record.
+    """Send each day as its own run (its records, then its end record), in date order.
 
-    ``pace`` (default ``kafka.pace``): 1 reproduces the data's inter-arrival times, 60 is sixty
-    times faster, 0 sends as fast as the broker takes it. Due times are absolute offsets from
-    the start, so lateness never accumulates.
+    ``pace`` (default ``kafka.pace``): 1 reproduces the data's inter-arrival times within each
+    day, 60 is sixty times faster, 0 sends as fast as the broker takes it; days follow each other
+    at once. Due times are absolute offsets from each day's start, so lateness never accumulates.
     """
     pace = kafka.pace if pace is None else pace
     if pace < 0:
         raise ValueError(f"pace must be >= 0, got {pace}")
-    run = uuid.uuid4().hex
-    payloads = wire.encode(snapshots)
-    keys = [b"%d" % p for p in snapshots.publisher_id.tolist()]
-    headers = wire.headers("snapshot", run)
-    ts = snapshots.ts
-    starts = np.r_[0, np.flatnonzero(ts[1:] != ts[:-1]) + 1, len(ts)].tolist()
-    failures: list[BaseException] = []
+    days = [days] if isinstance(days, Snapshots) else sorted(days, key=lambda d: d.window.date)
+    stream = uuid.uuid4().hex
     producer = connect_producer(kafka)
     begin = time.monotonic()
-    max_lag = 0.0
+    summaries, max_lag = [], 0.0
     try:
-        bar = tqdm(total=len(payloads), unit="msg", file=sys.stderr, disable=not progress)
-        for first, end in itertools.pairwise(starts):
-            offset_s = (ts[first] - ts[0]) / 1e9
-            if pace > 0:
-                wait = begin + offset_s / pace - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                else:
-                    max_lag = max(max_lag, -wait)
-            for i in range(first, end):
-                future = producer.send(kafka.topic, value=payloads[i], key=keys[i], headers=headers)
-                future.add_errback(failures.append)
-            bar.update(end - first)
-            bar.set_postfix_str(f"stream +{offset_s:.1f}s", refresh=False)
-        producer.flush(timeout=60)
+        total = sum(len(d) + len(d.print_px) for d in days)
+        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=not progress)
+        for number, day in enumerate(days):
+            run = uuid.uuid4().hex
+            payloads = wire.encode(day)
+            max_lag = max(max_lag, _send_day(producer, kafka, run, day, payloads, pace, bar))
+            eos = wire.end_of_stream(
+                stream=stream, run=run, day=number, days=len(days), snapshots=day,
+                payloads=payloads, produced_at=datetime.now(UTC).isoformat(),
+            )  # fmt: skip
+            producer.send(
+                kafka.topic, value=eos, key=b"eos", headers=wire.headers("eos", run), partition=0
+            ).get(timeout=60)
+            summary = DaySummary(
+                day.window.date, run, len(payloads.snapshots), len(payloads.prints),
+                payloads.checksum(),
+            )  # fmt: skip
+            summaries.append(summary)
         bar.close()
-        if failures:
-            raise ProducerError(f"{len(failures)} message(s) not delivered: {failures[0]!r}")
-        eos = wire.end_of_stream(run, snapshots, payloads)
-        producer.send(
-            kafka.topic, value=eos, key=b"eos", headers=wire.headers("eos", run), partition=0
-        ).get(timeout=60)
     except KafkaError as exc:
         raise ProducerError(
             f"Kafka at {', '.join(kafka.bootstrap_servers)} failed: {exc!r}"
@@ -112,11 +120,49 @@ def publish(
     finally:
         producer.close(timeout=10)
     return PublishSummary(
-        run=run,
+        stream=stream,
         topic=kafka.topic,
-        messages=len(payloads),
-        checksum=wire.checksum(payloads),
+        days=summaries,
+        messages=sum(d.messages + d.prints for d in summaries),
         seconds=time.monotonic() - begin,
-        stream_seconds=float((ts[-1] - ts[0]) / 1e9) if len(ts) else 0.0,
+        stream_seconds=sum(float((d.ts[-1] - d.ts[0]) / 1e9) for d in days if len(d)),
         max_lag_s=max_lag,
     )
+
+
+def _send_day(
+    producer: KafkaProducer, kafka: KafkaConfig, run: str, day: Snapshots,
+    payloads: wire.Payloads, pace: float, bar: tqdm,
+) -> float:  # fmt: skip
+    """Send one day's records, each instant at its paced due time, and flush; the worst
+    lateness. An instant's prints go right after its snapshots."""
+    failures: list[BaseException] = []
+    keys = [b"%d" % p for p in day.publisher_id.tolist()]
+    snapshot_headers, print_headers = wire.headers("snapshot", run), wire.headers("print", run)
+    ts, print_start = day.ts, day.print_start
+    starts = np.r_[0, np.flatnonzero(ts[1:] != ts[:-1]) + 1, len(ts)].tolist()
+    begin, max_lag = time.monotonic(), 0.0
+    for first, end in itertools.pairwise(starts):
+        offset_s = (ts[first] - ts[0]) / 1e9
+        if pace > 0:
+            wait = begin + offset_s / pace - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                max_lag = max(max_lag, -wait)
+        for i in range(first, end):
+            producer.send(
+                kafka.topic, value=payloads.snapshots[i], key=keys[i], headers=snapshot_headers
+            ).add_errback(failures.append)
+        for i in range(first, end):
+            for p in range(print_start[i], print_start[i + 1]):
+                producer.send(
+                    kafka.topic, value=payloads.prints[p], key=keys[i], headers=print_headers
+                ).add_errback(failures.append)
+        sent = end - first + int(print_start[end] - print_start[first])
+        bar.update(sent)
+        bar.set_postfix_str(f"{day.window.date} +{offset_s:.1f}s", refresh=False)
+    producer.flush(timeout=60)
+    if failures:
+        raise ProducerError(f"{len(failures)} message(s) not delivered: {failures[0]!r}")
+    return max_lag

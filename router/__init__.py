@@ -5,7 +5,8 @@ Pure Python and numpy; nothing here imports Kafka or Ray.
 
 from router.allocator import Venue, allocate, compute_cost
 from router.fees import FeeRate, VenueFees
-from router.marketdata import DataError, DataQuality, Snapshots, Window, load_mbp
+from router.loader import expand_paths, load_days, load_mbp
+from router.marketdata import DataError, DataQuality, Snapshots, Window
 from router.metrics import StrategyResult, closing_price, objective, savings_bps, summarize
 from router.replay import Fills, Timeline
 from router.strategies import RouterParams, check_order, run_baselines, run_router, simulate_all
@@ -26,6 +27,8 @@ __all__ = [
     "check_order",
     "closing_price",
     "compute_cost",
+    "expand_paths",
+    "load_days",
     "load_mbp",
     "objective",
     "run_baselines",

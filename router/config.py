@@ -7,6 +7,7 @@ environment variables as ``${NAME}`` so that secrets never live in the repo.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import os
 import re
@@ -21,6 +22,7 @@ from router.cont_kukanov import PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
 from router.marketdata import MAX_DEPTH, parse_time_of_day
 from router.placement import RouterParams
+from router.prices import PRICE_FORMATS
 from router.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
 from router.strategies import check_order
 
@@ -39,7 +41,18 @@ _SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["path"],
             "properties": {
-                "path": {"type": "string", "minLength": 1},
+                "path": {
+                    "oneOf": [
+                        {"type": "string", "minLength": 1},
+                        {
+                            "type": "array",
+                            "items": {"type": "string", "minLength": 1},
+                            "minItems": 1,
+                        },
+                    ]
+                },
+                "prices": {"enum": list(PRICE_FORMATS)},
+                "skip_empty_days": {"type": "boolean"},
                 "date": {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"},
                 "depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH},
                 "window": {
@@ -117,13 +130,25 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: Path
+    """Where the market data is and how to read it. ``paths`` are files or glob patterns (one
+    trading day per file), resolved against the config's folder."""
+
+    paths: tuple[Path, ...]
     start: str = "13:36:32"
     end: str = "13:45:14"
     depth: int = 1
-    date: str | None = None
+    date: str | None = None  # one file only: its trading date when it spans several
+    prices: str = "auto"  # CSV prices: auto, decimal or fixed (Databento's 1e-9 units)
+    skip_empty_days: bool = False
     synthetic_seed: int | None = None  # generate the file with this seed when it is absent
     synthetic_venues: int = 4
+
+    @property
+    def single_file(self) -> Path | None:
+        """The one file named, when ``paths`` is a single name without glob characters."""
+        if len(self.paths) == 1 and not glob.has_magic(str(self.paths[0])):
+            return self.paths[0]
+        return None
 
 
 @dataclass(frozen=True)
@@ -293,8 +318,11 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
 
     data, window = raw["data"], raw["data"].get("window", {})
     synthetic = data.get("synthetic")
+    names = [data["path"]] if isinstance(data["path"], str) else data["path"]
     data_config = DataConfig(
-        path=(base / data["path"]).resolve(),
+        paths=tuple((base / name).resolve() for name in names),
+        prices=data.get("prices", DataConfig.prices),
+        skip_empty_days=data.get("skip_empty_days", DataConfig.skip_empty_days),
         start=window.get("start", DataConfig.start),
         end=window.get("end", DataConfig.end),
         depth=data.get("depth", DataConfig.depth),
@@ -309,6 +337,14 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
             raise fail(f"data.window.{key}", str(exc)) from None
     if parse_time_of_day(data_config.end)[0] < parse_time_of_day(data_config.start)[0]:
         raise fail("data.window", f"end {data_config.end} is before start {data_config.start}")
+    if data_config.single_file is None:
+        for key in ("date", "synthetic"):
+            if data.get(key) is not None:
+                raise fail(
+                    f"data.{key}",
+                    "applies to a single file; with several files (a list or a glob) each "
+                    "file is one trading day read at its own date",
+                )
 
     order = OrderConfig(**raw.get("order", {}))
     try:

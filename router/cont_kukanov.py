@@ -58,6 +58,16 @@ class DecisionStats:
     limit_filled: int = 0
     fill_reasons: Counter = field(default_factory=Counter)  # passive fills by cause, in shares
 
+    def __add__(self, other: DecisionStats) -> DecisionStats:
+        """Two runs' statistics together (several days)."""
+        return DecisionStats(
+            self.decisions + other.decisions,
+            self.market_ordered + other.market_ordered,
+            self.limit_posted + other.limit_posted,
+            self.limit_filled + other.limit_filled,
+            self.fill_reasons + other.fill_reasons,
+        )
+
     def as_dict(self) -> dict:
         posted = self.limit_posted
         return {

@@ -1,11 +1,9 @@
-"""Databento MBP-1/MBP-10 CSV into columnar snapshot arrays, one row per (ts_event, venue).
+"""The market-data model the simulator replays: one row per (instant, venue), plus the prints.
 
-Each CSV row carries one venue's book after one event. The simulator only needs a venue's state
-after its last message at each instant, so rows are stably ordered by (ts_event, publisher_id,
-file order) and each (ts_event, venue) group collapses to its last row, with the group's traded
-shares summed into ``volume`` and its lowest trade price kept with the shares traded at it (what
-a resting bid needs to advance in its queue). Memory is a few arrays of the row count, never
-rows x venues.
+Each row is a venue's book after its last message at one ``ts_event`` instant. The trades that
+printed at that instant on that venue are kept in a side table of prints (price, shares,
+aggressor side), indexed from the rows CSR-style, so memory grows with prints, not rows x trades.
+Loading lives in :mod:`router.loader`; this module is what every other part reads.
 """
 
 from __future__ import annotations
@@ -13,14 +11,21 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 NS_PER_SECOND = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_SECOND
 MAX_DEPTH = 10
 _TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
+
+#: Databento's ``side`` of a trade, as stored in ``Snapshots.print_side`` (ASCII codes):
+#: ``A`` a seller hit the bid, ``B`` a buyer lifted the offer, ``N`` not known.
+SELL_AGGRESSOR, BUY_AGGRESSOR, UNKNOWN_SIDE = ord("A"), ord("B"), ord("N")
+SIDES = {SELL_AGGRESSOR: "A", BUY_AGGRESSOR: "B", UNKNOWN_SIDE: "N"}
 
 
 def level_columns(level: int) -> dict[str, str]:
@@ -74,13 +79,19 @@ def parse_time_of_day(text: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class DataQuality:
-    """What the loader read, kept, folded and skipped, and why."""
+    """What the loader read, kept, folded and skipped, and why; and what it read it as."""
 
+    source_format: str = ""  # csv, csv+zstd, dbn, dbn+zstd
+    schema: str = ""  # mbp-1, mbp-10, tbbo, cmbp-1
+    price_format: str = ""  # decimal or fixed (Databento's 1e-9 units)
     rows_read: int = 0
     rows_before_window: int = 0
     rows_after_window: int = 0
     rows_in_window: int = 0
     trade_rows: int = 0
+    prints_sell_aggressor: int = 0  # side A: a seller hit the bid
+    prints_buy_aggressor: int = 0  # side B: a buyer lifted the offer
+    prints_unknown_side: int = 0  # side N
     messages_folded: int = 0  # superseded by a later message of the same venue at the same instant
     snapshots: int = 0
     crossed_snapshots: int = 0  # bid >= ask on one venue: kept, counted
@@ -89,27 +100,36 @@ class DataQuality:
 
 @dataclass(frozen=True, eq=False)
 class Snapshots:
-    """Book state of each venue after its last message at each instant, as numpy arrays.
+    """Book state of each venue after its last message at each instant, and the prints.
 
-    ``ts`` (int64 ns UTC), ``publisher_id``, ``volume`` (shares traded), ``low_trade_px`` (the
-    lowest trade price printed, NaN when none) and ``low_trade_sz`` (shares traded at it) have one
-    entry per row; a trade above a resting bid's price never reaches it, one below it means the
-    level was traded through, so these two are all a queue model needs of the trades;
-    ``ask_px``/``ask_sz``/``bid_px``/``bid_sz`` are rows x depth. Empty levels have size 0 and a
-    NaN price. Rows are ordered by (ts, publisher_id).
+    Per row: ``ts`` (ts_event, int64 ns UTC), ``ts_recv`` (when that state reached the capture
+    server: what a strategy could have seen by then), ``publisher_id``, and
+    ``ask_px``/``ask_sz``/``bid_px``/``bid_sz`` (rows x depth; an empty level has size 0 and a
+    NaN price). Rows are ordered by (ts, publisher_id).
+
+    Prints: the trades of row ``i`` are ``print_start[i]:print_start[i + 1]`` of ``print_px``,
+    ``print_sz`` and ``print_side`` (ASCII ``A``/``B``/``N``, see :data:`SIDES`), in the order
+    the venue sent them.
     """
 
     ts: np.ndarray
+    ts_recv: np.ndarray
     publisher_id: np.ndarray
     ask_px: np.ndarray
     ask_sz: np.ndarray
     bid_px: np.ndarray
     bid_sz: np.ndarray
-    volume: np.ndarray
-    low_trade_px: np.ndarray
-    low_trade_sz: np.ndarray
+    print_start: np.ndarray
+    print_px: np.ndarray
+    print_sz: np.ndarray
+    print_side: np.ndarray
     window: Window
     quality: DataQuality = field(default_factory=DataQuality)
+
+    _ARRAYS = (
+        "ts", "ts_recv", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz",
+        "print_start", "print_px", "print_sz", "print_side",
+    )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -123,10 +143,33 @@ class Snapshots:
         """Publisher ids present, ascending."""
         return np.unique(self.publisher_id)
 
-    _ARRAYS = (
-        "ts", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz", "volume",
-        "low_trade_px", "low_trade_sz",
-    )  # fmt: skip
+    @property
+    def print_row(self) -> np.ndarray:
+        """The row of each print."""
+        return np.repeat(np.arange(len(self)), np.diff(self.print_start))
+
+    @cached_property
+    def volume(self) -> np.ndarray:
+        """Shares printed per row, every side."""
+        total = np.r_[0, np.cumsum(self.print_sz)]
+        return total[self.print_start[1:]] - total[self.print_start[:-1]]
+
+    @cached_property
+    def low_trade_px(self) -> np.ndarray:
+        """The lowest price printed per row, NaN where nothing printed."""
+        low = np.full(len(self), np.nan)
+        printed = np.diff(self.print_start) > 0
+        if printed.any():
+            low[printed] = np.minimum.reduceat(self.print_px, self.print_start[:-1][printed])
+        return low
+
+    @cached_property
+    def low_trade_sz(self) -> np.ndarray:
+        """Shares printed at each row's lowest price."""
+        at_low = self.print_px == self.low_trade_px[self.print_row]
+        return np.bincount(
+            self.print_row[at_low], weights=self.print_sz[at_low], minlength=len(self)
+        ).astype(np.int64)
 
     def save(self, path: str | Path) -> None:
         """Write an uncompressed ``.npz`` that :meth:`load` reads back identically."""
@@ -145,184 +188,13 @@ class Snapshots:
 
 
 class DataError(ValueError):
-    """Bad market data: the message names the file, the row (file line) and what was expected."""
+    """Bad market data: the message names the file, the row (line or record) and what was
+    expected."""
 
 
-def _fail(path: Path, line: int, message: str) -> DataError:
-    return DataError(f"{path}: line {line}: {message}")
+class EmptyWindowError(DataError):
+    """A file with no rows inside the window; ``date`` is the trading date it was read for."""
 
-
-def _timestamps(path: Path, raw: pd.Series, lines: np.ndarray) -> np.ndarray:
-    """ISO-8601 (ns, trailing Z) or integer-ns strings into int64 ns since epoch, UTC."""
-    text = raw.astype(str).str.strip()
-    if text.str.fullmatch(r"\d+").all():
-        return text.astype("int64").to_numpy()
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if len(bad):
-        first = bad[0]
-        raise _fail(
-            path,
-            lines[first],
-            f"ts_event {text.iloc[first]!r} is not an ISO-8601 UTC timestamp "
-            "(e.g. 2024-08-01T13:36:32.491911683Z) or integer nanoseconds",
-        )
-    return parsed.dt.tz_convert(None).astype("datetime64[ns]").to_numpy().view("int64")
-
-
-def _book(path: Path, frame: pd.DataFrame, depth: int, lines: np.ndarray) -> dict[str, np.ndarray]:
-    """Validated rows x depth price and size arrays."""
-    book: dict[str, np.ndarray] = {}
-    for side in ("bid", "ask"):
-        prices = np.column_stack(
-            [
-                pd.to_numeric(frame[level_columns(n)[f"{side}_px"]], errors="coerce")
-                for n in range(depth)
-            ]
-        ).astype(float)
-        raw_sizes = [frame[level_columns(n)[f"{side}_sz"]] for n in range(depth)]
-        sizes = np.column_stack([pd.to_numeric(s, errors="coerce") for s in raw_sizes]).astype(
-            float
-        )
-        for what, bad in (
-            (f"{side}_sz", ~np.isfinite(sizes) | (sizes < 0) | (sizes % 1 != 0)),
-            (f"{side}_px", (prices < 0) | (np.isnan(prices) & (sizes > 0))),
-        ):
-            rows, cols = np.nonzero(bad)
-            if len(rows):
-                column = f"{what}_{cols[0]:02d}"
-                raise _fail(
-                    path,
-                    lines[rows[0]],
-                    f"{column} is {frame[column].iloc[rows[0]]!r}; expected a non-negative "
-                    + (
-                        "whole number of shares"
-                        if what.endswith("sz")
-                        else "price (blank only when the size is 0)"
-                    ),
-                )
-        prices[sizes == 0] = np.nan
-        book[f"{side}_px"] = prices
-        book[f"{side}_sz"] = sizes.astype(np.int64)
-    return book
-
-
-def _trade_numbers(
-    path: Path, frame: pd.DataFrame, lines: np.ndarray, is_trade: np.ndarray,
-    column: str, what: str, expected: str,
-) -> np.ndarray:  # fmt: skip
-    """``column`` as numbers; every trade row must hold a finite non-negative one."""
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy()
-    bad = is_trade & ~(np.isfinite(values) & (values >= 0))
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise _fail(path, lines[first], f"{what} {frame[column].iloc[first]!r} is not {expected}")
-    return values
-
-
-def load_mbp(
-    path: str | Path,
-    start: str = "13:36:32",
-    end: str = "13:45:14",
-    depth: int = 1,
-    *,
-    date: str | None = None,
-) -> Snapshots:
-    """Load a Databento MBP-1/MBP-10 CSV into :class:`Snapshots` for a UTC time-of-day window.
-
-    ``date`` (YYYY-MM-DD) defaults to the file's trading date, the UTC date of its rows; a file
-    spanning several dates needs it. Rows outside the window are counted in ``quality``.
-    """
-    path = Path(path)
-    if not 1 <= depth <= MAX_DEPTH:
-        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
-    if not path.is_file():
-        raise FileNotFoundError(f"market data file not found: {path}")
-    header = pd.read_csv(path, nrows=0).columns
-    needed = ["ts_event", "publisher_id", "action", "price", "size"]
-    needed += [c for n in range(depth) for c in level_columns(n).values()]
-    missing = [c for c in needed if c not in header]
-    if missing:
-        levels = sum(1 for n in range(MAX_DEPTH) if level_columns(n)["ask_px"] in header)
-        hint = f" (the file has {levels} book level(s); depth {depth} needs MBP-{depth} or deeper)"
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected Databento MBP-1/MBP-10 CSV"
-            + (hint if levels and levels < depth else "")
-        )
-    optional = [c for c in ("instrument_id",) if c in header]
-    frame = pd.read_csv(path, usecols=needed + optional, dtype=str, keep_default_na=False)
-    if frame.empty:
-        raise DataError(f"{path}: no data rows after the header")
-    lines = np.arange(len(frame)) + 2  # file line of each row: the header is line 1
-    ts = _timestamps(path, frame["ts_event"], lines)
-    for column in ["publisher_id", *optional]:
-        if not frame[column].str.fullmatch(r"\d+").all():
-            first = int(np.flatnonzero(~frame[column].str.fullmatch(r"\d+").to_numpy())[0])
-            raise _fail(
-                path, lines[first], f"{column} {frame[column].iloc[first]!r} is not a whole number"
-            )
-    if optional and frame["instrument_id"].nunique() > 1:
-        ids = sorted(frame["instrument_id"].unique())
-        raise DataError(
-            f"{path}: several instruments ({', '.join(ids)}); load one instrument per file"
-        )
-
-    dates = pd.to_datetime(ts, utc=True).strftime("%Y-%m-%d")
-    if date is None:
-        unique_dates = sorted(set(dates))
-        if len(unique_dates) > 1:
-            raise DataError(
-                f"{path}: rows span dates {unique_dates[0]} to {unique_dates[-1]}; "
-                "pass date='YYYY-MM-DD' (config key data.date) to pick the trading date"
-            )
-        date = unique_dates[0]
-    window = Window.on(date, start, end)
-    keep = (ts >= window.start_ns) & (ts < window.end_ns)
-    before, after = int((ts < window.start_ns).sum()), int((ts >= window.end_ns).sum())
-    if not keep.any():
-        raise DataError(
-            f"{path}: no rows inside the window {date} {start} to {end} UTC "
-            f"({before} rows before it, {after} after); check data.window and data.date"
-        )
-    frame, ts, lines = frame[keep], ts[keep], lines[keep]
-    book = _book(path, frame, depth, lines)
-    publisher = frame["publisher_id"].astype(np.int64).to_numpy()
-    is_trade = (frame["action"] == "T").to_numpy()
-    traded = _trade_numbers(path, frame, lines, is_trade, "size", "trade size", "a share count")
-    traded = np.where(is_trade, traded, 0).astype(np.int64)
-    trade_px = _trade_numbers(path, frame, lines, is_trade, "price", "trade price", "a price")
-    trade_px = np.where(is_trade, trade_px, np.nan)
-
-    # Stable sort by (ts_event, publisher_id); equal keys stay in file order.
-    order = np.argsort(publisher, kind="stable")
-    order = order[np.argsort(ts[order], kind="stable")]
-    ts, publisher, traded, trade_px = ts[order], publisher[order], traded[order], trade_px[order]
-    starts = np.flatnonzero(np.r_[True, (ts[1:] != ts[:-1]) | (publisher[1:] != publisher[:-1])])
-    low_px = np.fmin.reduceat(trade_px, starts)  # fmin skips NaN: non-trade rows
-    at_low = trade_px == np.repeat(low_px, np.diff(np.r_[starts, len(ts)]))
-    last = np.r_[starts[1:], len(ts)] - 1
-    rows = order[last]
-    snapshot_book = {k: v[rows] for k, v in book.items()}
-    quality = DataQuality(
-        rows_read=len(keep),
-        rows_before_window=before,
-        rows_after_window=after,
-        rows_in_window=len(ts),
-        trade_rows=int(is_trade.sum()),
-        messages_folded=len(ts) - len(starts),
-        snapshots=len(starts),
-        crossed_snapshots=int(
-            (snapshot_book["bid_px"][:, 0] >= snapshot_book["ask_px"][:, 0]).sum()
-        ),
-        empty_ask_snapshots=int((snapshot_book["ask_sz"][:, 0] == 0).sum()),
-    )
-    return Snapshots(
-        ts=ts[last],
-        publisher_id=publisher[last],
-        volume=np.add.reduceat(traded, starts),
-        low_trade_px=low_px,
-        low_trade_sz=np.add.reduceat(np.where(at_low, traded, 0), starts),
-        window=window,
-        quality=quality,
-        **snapshot_book,
-    )
+    def __init__(self, message: str, date: str) -> None:
+        super().__init__(message)
+        self.date = date

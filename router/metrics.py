@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -50,6 +50,20 @@ def summarize(fills: Fills) -> StrategyResult:
         fees_paid=float(math.fsum(charges[charges > 0])),
         rebates_earned=float(math.fsum(-charges[charges < 0])),
     )
+
+
+def combine(results: list[StrategyResult]) -> StrategyResult:
+    """Several days' figures as one: shares, cash, fees and rebates summed; the average price
+    over all of them."""
+    if len(results) == 1:
+        return results[0]
+    summed = {
+        f.name: (math.fsum if f.type == "float" else sum)(getattr(r, f.name) for r in results)
+        for f in fields(StrategyResult)
+        if f.name != "avg_fill_px"
+    }
+    filled = summed["filled_shares"]
+    return StrategyResult(avg_fill_px=summed["total_cash"] / filled if filled else None, **summed)
 
 
 def savings_bps(baseline: StrategyResult, router: StrategyResult) -> float | None:

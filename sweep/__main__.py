@@ -11,17 +11,17 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ray
 
-from producer.synthetic import ensure
-from router import Timeline, load_mbp, objective, run_baselines, summarize
+from producer.source import load_configured
+from router import Snapshots
 from router.config import Config, ConfigError, GridPoint, load_config
-from sweep.backtest import SweepData, replay_router
+from sweep.backtest import SweepData
 from sweep.grid import SweepError, SweepInterrupted, run_grid
-from sweep.report import build_report, rank_trials, write_outputs
+from sweep.report import build_report, rank_trials, replay_day, write_outputs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,18 +64,29 @@ def stdout_for_json(quiet: bool):
             os.close(fd)
 
 
-def load_snapshots(config: Config, source: str):
-    """The snapshot arrays, built once by the driver: from Kafka (consume once) or the file."""
-    if source == "kafka":
-        from sweep.kafka_source import consume_snapshots
+@dataclass(frozen=True)
+class Loaded:
+    """The trading days the driver built once, and where they came from."""
 
-        return consume_snapshots(config)
-    data = config.data
-    if data.synthetic_seed is not None and ensure(
-        data.path, seed=data.synthetic_seed, venues=data.synthetic_venues
-    ):
-        print(f"generated the default day at {data.path}", file=sys.stderr)
-    return load_mbp(data.path, data.start, data.end, data.depth, date=data.date)
+    days: list[Snapshots]
+    skipped: list[str]  # empty days skipped (data.skip_empty_days)
+    stream: dict | None = None  # Kafka: the stream id, its runs and when it was produced
+
+
+def load_days(config: Config, source: str) -> Loaded:
+    """The snapshot arrays of every day, built once by the driver: from Kafka (consume once)
+    or from the files."""
+    if source == "kafka":
+        from sweep.kafka_source import consume_days
+
+        consumed = consume_days(config)
+        stream = {
+            "id": consumed.stream,
+            "runs": consumed.runs,
+            "produced_at": consumed.produced_at,
+        }
+        return Loaded(consumed.days, [], stream)
+    return Loaded(*load_configured(config.data))
 
 
 def run(config: Config, args: argparse.Namespace) -> dict:
@@ -84,7 +95,7 @@ def run(config: Config, args: argparse.Namespace) -> dict:
     grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    snapshots = load_snapshots(config, source)
+    loaded = load_days(config, source)
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -100,7 +111,7 @@ def run(config: Config, args: argparse.Namespace) -> dict:
             print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
         clock = time.perf_counter()
         data = SweepData.build(
-            snapshots,
+            loaded.days,
             config.venues,
             config.order.size,
             config.order.step,
@@ -117,36 +128,29 @@ def run(config: Config, args: argparse.Namespace) -> dict:
         ray.shutdown()
 
     clock = time.perf_counter()
-    timeline = Timeline.of(snapshots, config.venues)
-    runs = run_baselines(timeline, config.order.size)
-    baselines = {name: summarize(fills) for name, fills in runs.items()}
     best = rank_trials(trials, grid)[0]
     best_point = GridPoint.of(best)
-    runs["router"], decisions = replay_router(best_point, data)
-    optimized = summarize(runs["router"])
-    if objective(optimized, data.closing) != best["objective"]:
+    days = [replay_day(best_point, day, data) for day in data.days]
+    objective_total = sum(d.objective for d in days)
+    if objective_total != best["objective"]:
         raise SweepError(
             f"the best trial's replay is not reproducible: objective {best['objective']} in the"
-            f" trial, {objective(optimized, data.closing)} replayed by the driver"
+            f" trial, {objective_total} replayed by the driver"
         )
     router = config.router.settings()
     if best_point.tau_s is not None:  # swept: the report's settings are the best run's
         router["tau_s"] = best_point.tau_s
-    if decisions is not None:
-        router["decisions"] = decisions.as_dict()
+    if days[0].decisions is not None:
+        router["decisions"] = sum((d.decisions for d in days[1:]), days[0].decisions).as_dict()
     report = build_report(
-        trials=trials,
-        grid=grid,
-        baselines=baselines,
-        optimized=optimized,
-        router=router,
-        snapshots=snapshots,
-        source=source,
-    )
+        trials=trials, grid=grid, days=days, router=router, source=source,
+        skipped=loaded.skipped, stream=loaded.stream,
+    )  # fmt: skip
     if args.plot:
         from sweep.plots import write_plots
 
-        for path in write_plots(runs, trials, grid, snapshots.window.start_ns, args.out):
+        runs = [(d.snapshots.window.date, d.runs, d.snapshots.window.start_ns) for d in days]
+        for path in write_plots(runs, trials, grid, args.out):
             print(f"wrote {path}", file=sys.stderr)
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}

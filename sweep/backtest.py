@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from router import (
     Fills,
     Snapshots,
-    StrategyResult,
     Timeline,
     VenueFees,
     closing_price,
@@ -17,35 +17,52 @@ from router import (
 )
 from router.config import GridPoint
 from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
+from router.metrics import combine
+
+
+@dataclass(frozen=True, eq=False)
+class Day:
+    """One trading day: its snapshots and what a share still unfilled at its end costs (the
+    window's last best ask plus fee)."""
+
+    snapshots: Snapshots
+    closing: float
+
+    @classmethod
+    def of(cls, snapshots: Snapshots, fees: VenueFees) -> Day:
+        return cls(snapshots, closing_price(Timeline.of(snapshots, fees)))
 
 
 @dataclass(frozen=True, eq=False)
 class SweepData:
-    """Everything a trial needs; put in the object store once and shared by every trial."""
+    """Everything a trial needs: the days (each its own object in Ray's object store) and the
+    settings shared by every day."""
 
-    snapshots: Snapshots
+    days: tuple[Day, ...]
     fees: VenueFees
     order_size: int
     step: int
-    closing: float  # last best ask plus fee: the price of unfilled shares in the objective
     placement: PlacementSettings | None = None  # None: the static allocator
 
     @classmethod
     def build(
         cls,
-        snapshots: Snapshots,
+        days: Snapshots | Sequence[Snapshots],
         fees: VenueFees,
         order_size: int,
         step: int,
         placement: PlacementSettings | None = None,
     ) -> SweepData:
-        closing = closing_price(Timeline.of(snapshots, fees))
-        return cls(snapshots, fees, order_size, step, closing, placement)
+        days = [days] if isinstance(days, Snapshots) else days
+        return cls(tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement)
 
 
-def replay_router(point: GridPoint, data: SweepData) -> tuple[Fills, DecisionStats | None]:
-    """The configured router's fills at ``point`` (and its decisions, for Cont & Kukanov)."""
-    timeline = Timeline.of(data.snapshots, data.fees)
+def replay_router(
+    point: GridPoint, day: Day, data: SweepData
+) -> tuple[Fills, DecisionStats | None]:
+    """The configured router's fills on one day at ``point`` (and its decisions, for Cont &
+    Kukanov)."""
+    timeline = Timeline.of(day.snapshots, data.fees)
     if data.placement is None:
         if point.tau_s is not None:
             raise ValueError("tau_s applies to the Cont & Kukanov router; these data are static's")
@@ -57,6 +74,8 @@ def replay_router(point: GridPoint, data: SweepData) -> tuple[Fills, DecisionSta
 
 
 def run_backtest(point: GridPoint, data: SweepData) -> dict[str, float | int | None]:
-    """Replay the router at ``point``; the objective and the fill figures of the run."""
-    result: StrategyResult = summarize(replay_router(point, data)[0])
-    return {"objective": objective(result, data.closing), **result.as_dict()}
+    """Replay the router at ``point`` on every day: the objective (the sum of each day's) and
+    the fill figures over all days."""
+    results = [summarize(replay_router(point, day, data)[0]) for day in data.days]
+    total = sum(objective(r, day.closing) for r, day in zip(results, data.days, strict=True))
+    return {"objective": total, **combine(results).as_dict()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import ray
 from ray import tune
@@ -19,8 +20,10 @@ class SweepInterrupted(SweepError):
     """Stopped (Ctrl-C) before every trial finished: no best from a partial grid."""
 
 
-def trainable(config: dict, *, data: SweepData) -> None:
-    """One grid point. ``data`` arrives from the object store via ``tune.with_parameters``."""
+def trainable(config: dict, *, data: SweepData, days: list[ray.ObjectRef]) -> None:
+    """One grid point on every day. ``data`` (the settings) arrives through
+    ``tune.with_parameters``; each day is its own object in the store, fetched here."""
+    data = replace(data, days=tuple(ray.get(days)))
     metrics = run_backtest(GridPoint.of(config), data)
     if metrics["avg_fill_px"] is None:  # Tune stores metrics as numbers
         metrics["avg_fill_px"] = math.nan
@@ -37,8 +40,9 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
 
     Raises :class:`SweepError` naming the failed trial if any trial raised.
     """
+    days = [ray.put(day) for day in data.days]  # one object per day, put once
     tuner = tune.Tuner(
-        tune.with_parameters(trainable, data=data),
+        tune.with_parameters(trainable, data=replace(data, days=()), days=days),
         param_space=param_space(grid),
         tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(name="sor_sweep", storage_path=storage_path, verbose=verbose),

@@ -1,10 +1,12 @@
-"""Consume the topic once into snapshot arrays: the latest complete run, verified.
+"""Consume the topic once into snapshot arrays: every day of the latest complete stream, verified.
 
-Reads every partition from the beginning, groups snapshot values by run id, and stops once it
-has caught up with the topic's end as of the start and holds every message of the latest run
-that has an end-of-stream record (if none is complete yet, it keeps reading until one is).
-Runs without an end record (cut short) are never used; re-running the producer never doubles
-data, because only one run is kept. A malformed record is an error naming its offset.
+Reads every partition from the beginning, groups records by run id (one run per day) and runs
+by stream (one per producer invocation), and stops once it has caught up with the topic's end
+as of the start and holds every record of a stream whose every day has its end-of-stream record
+(if none is complete yet, it keeps reading until one is). Of several complete streams, the one
+completed last is used. Runs without an end record (cut short) are never used; re-running the
+producer never doubles data, because only one stream is kept. A malformed record, or one of an
+older wire version, is an error naming its topic, partition and offset.
 """
 
 from __future__ import annotations
@@ -30,21 +32,40 @@ class ConsumeError(RuntimeError):
 
 @dataclass
 class _Runs:
-    """What has been read so far, by run id."""
+    """What has been read so far: each run's records, each run's end record, and the order in
+    which streams completed their last end record."""
 
-    payloads: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    snapshots: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    prints: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
     ends: dict[str, dict] = field(default_factory=dict)
-    latest: str | None = None  # run of the last end-of-stream record read
+    streams: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
     records: int = 0
 
-    def complete(self) -> bool:
-        run = self.latest
-        return run is not None and len(self.payloads[run]) >= self.ends[run]["count"]
+    def complete(self, stream: str) -> bool:
+        days = self.streams[stream]
+        runs = list(days.values())
+        return len(days) == self.ends[runs[0]]["days"] and all(
+            len(self.snapshots[r]) >= self.ends[r]["count"]
+            and len(self.prints[r]) >= self.ends[r]["prints"]
+            for r in runs
+        )
+
+    def latest_complete(self) -> str | None:
+        """The stream whose last end record came last among the complete ones."""
+        finished = [s for s in self.streams if self.complete(s)]
+        return max(finished, key=self._finished_at, default=None)
+
+    def _finished_at(self, stream: str) -> int:
+        return max(self.ends[r]["_seen"] for r in self.streams[stream].values())
 
     def describe(self) -> str:
-        parts = [f"{len(v)} snapshots of run {k}" for k, v in self.payloads.items()]
+        parts = [
+            f"{len(v)} snapshots and {len(self.prints[k])} prints of run {k}"
+            for k, v in self.snapshots.items()
+        ]
+        ends = [f"{r} (day {e['day'] + 1} of {e['days']})" for r, e in self.ends.items()]
         return f"{self.records} records ({'; '.join(parts) or 'none'}); end records for runs " + (
-            ", ".join(self.ends) or "none"
+            ", ".join(ends) or "none"
         )
 
 
@@ -56,22 +77,36 @@ def _add(runs: _Runs, record, topic: str) -> None:
         raise ConsumeError(f"{where}: not a sor-sweep record (no sor.type/sor.run headers)")
     run = run.decode()
     runs.records += 1
-    if kind == b"snapshot":
-        problem = wire.check_payload(record.value)
+    if kind in (b"snapshot", b"print"):
+        problem = wire.check_payload(kind, record.value)
         if problem:
-            raise ConsumeError(f"{where}: malformed snapshot of run {run}: {problem}")
-        runs.payloads[run].append(record.value)
+            raise ConsumeError(f"{where}: malformed {kind.decode()} of run {run}: {problem}")
+        (runs.snapshots if kind == b"snapshot" else runs.prints)[run].append(record.value)
     elif kind == b"eos":
-        try:
-            end = json.loads(record.value)
-            if end["run"] != run or not isinstance(end["count"], int):
-                raise ValueError("run id or count inconsistent")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConsumeError(f"{where}: malformed end-of-stream record: {exc}") from None
-        runs.ends[run] = end
-        runs.latest = run
+        runs.ends[run] = _end_record(record.value, run, where)
+        runs.ends[run]["_seen"] = runs.records
+        runs.streams[runs.ends[run]["stream"]][runs.ends[run]["day"]] = run
     else:
         raise ConsumeError(f"{where}: unknown record type {kind!r}")
+
+
+def _end_record(value: bytes, run: str, where: str) -> dict:
+    try:
+        end = json.loads(value)
+        if not isinstance(end, dict):
+            raise ValueError("not a JSON object")
+        if end.get("version") != wire.VERSION:
+            raise ValueError(
+                f"wire version {end.get('version', 2)}, expected {wire.VERSION}: produced by an "
+                "older sor-sweep; produce the data again with this version"
+            )
+        if end["run"] != run or not all(
+            isinstance(end[k], int) for k in ("count", "prints", "day", "days")
+        ):
+            raise ValueError("run id, counts or day numbers inconsistent")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConsumeError(f"{where}: malformed end-of-stream record: {exc}") from None
+    return end
 
 
 def _connect(kafka: KafkaConfig) -> KafkaConsumer:
@@ -98,8 +133,18 @@ def _partitions(consumer: KafkaConsumer, topic: str, deadline: float) -> list[To
         time.sleep(0.2)
 
 
-def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Snapshots:
-    """The snapshot arrays of the topic's latest complete run (waits up to ``timeout_s``)."""
+@dataclass(frozen=True)
+class Consumed:
+    """The days of one complete producer stream, in date order, and where they came from."""
+
+    stream: str
+    runs: list[str]
+    days: list[Snapshots]
+    produced_at: str
+
+
+def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Consumed:
+    """Every day of the topic's latest complete stream (waits up to ``timeout_s``)."""
     timeout_s = kafka.timeout_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     consumer = _connect(kafka)
@@ -115,7 +160,8 @@ def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Snapshots:
                 for record in records:
                     _add(runs, record, kafka.topic)
             if all(consumer.position(p) >= ends[p] for p in partitions):
-                if runs.complete():
+                stream = runs.latest_complete()
+                if stream is not None:
                     break
                 ends = consumer.end_offsets(partitions)  # caught up: wait for a run to finish
             if time.monotonic() > deadline:
@@ -125,14 +171,24 @@ def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Snapshots:
                 )
     finally:
         consumer.close()
+    order = [runs.streams[stream][day] for day in sorted(runs.streams[stream])]
     try:
-        return wire.decode(runs.payloads[runs.latest], runs.ends[runs.latest])
+        days = [
+            wire.decode(wire.Payloads(runs.snapshots[r], runs.prints[r]), runs.ends[r])
+            for r in order
+        ]
     except ValueError as exc:
         raise ConsumeError(f"topic {kafka.topic}: {exc}") from None
+    return Consumed(stream, order, days, runs.ends[order[-1]]["produced_at"])
 
 
-def consume_snapshots(config: Config) -> Snapshots:
+def consume_days(config: Config) -> Consumed:
     """The sweep driver's entry point: consume once, report what was read on stderr."""
-    snapshots = consume(config.kafka)
-    print(f"consumed {len(snapshots)} snapshots from topic {config.kafka.topic}", file=sys.stderr)
-    return snapshots
+    consumed = consume(config.kafka)
+    rows = sum(len(d) for d in consumed.days)
+    print(
+        f"consumed {rows} snapshots of {len(consumed.days)} day(s) from topic "
+        f"{config.kafka.topic} (stream {consumed.stream}, produced {consumed.produced_at})",
+        file=sys.stderr,
+    )
+    return consumed

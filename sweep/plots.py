@@ -96,12 +96,16 @@ def _save(fig, path: Path) -> None:
 
 
 def write_plots(
-    runs: dict[str, Fills], trials: list[dict], grid: GridConfig, start_ns: int, out: Path
+    days: list[tuple[str, dict[str, Fills], int]], trials: list[dict], grid: GridConfig, out: Path
 ) -> list[Path]:
-    """fills.png and grid.png in ``out``."""
+    """grid.png and, per (date, runs, window start) day, fills.png (one day) or
+    fills-DATE.png (several days) in ``out``."""
     _pyplot()  # fail early, before any file is written
     out.mkdir(parents=True, exist_ok=True)
-    fills_png, grid_png = out / "fills.png", out / "grid.png"
-    _save(fills_figure(runs, start_ns), fills_png)
-    _save(grid_figure(trials, grid), grid_png)
-    return [fills_png, grid_png]
+    written = []
+    for date, runs, start_ns in days:
+        path = out / ("fills.png" if len(days) == 1 else f"fills-{date}.png")
+        _save(fills_figure(runs, start_ns), path)
+        written.append(path)
+    _save(grid_figure(trials, grid), out / "grid.png")
+    return [*written, out / "grid.png"]

@@ -1,14 +1,19 @@
-"""The sweep's JSON report: best parameters, the router's figures, baselines, savings, trials."""
+"""The sweep's JSON report: best parameters, the router's figures, baselines, savings, trials,
+and a table with one entry per trading day."""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from router import Snapshots, StrategyResult, savings_bps
-from router.config import GridConfig
+from router import Fills, Snapshots, StrategyResult, Timeline, objective, run_baselines, savings_bps
+from router.config import GridConfig, GridPoint
+from router.cont_kukanov import DecisionStats
+from router.metrics import combine, summarize
+from sweep.backtest import Day, SweepData, replay_router
 
 BASELINES = ("best_ask", "twap", "vwap")
 
@@ -26,33 +31,77 @@ def rank_trials(trials: list[dict], grid: GridConfig) -> list[dict]:
     return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in grid.names)]))
 
 
+@dataclass(frozen=True, eq=False)
+class DayRun:
+    """One day replayed by the driver: the best point's router run and the baselines."""
+
+    snapshots: Snapshots
+    runs: dict[str, Fills]  # router first, then the baselines
+    results: dict[str, StrategyResult]
+    objective: float  # the router's, as a trial computes it
+    decisions: DecisionStats | None
+
+
+def replay_day(point: GridPoint, day: Day, data: SweepData) -> DayRun:
+    """The router at ``point`` and every baseline on one day."""
+    fills, decisions = replay_router(point, day, data)
+    baselines = run_baselines(Timeline.of(day.snapshots, data.fees), data.order_size)
+    runs = {"router": fills, **baselines}
+    results = {name: summarize(f) for name, f in runs.items()}
+    return DayRun(
+        day.snapshots, runs, results, objective(results["router"], day.closing), decisions
+    )
+
+
+def _figures(results: dict[str, StrategyResult]) -> dict:
+    router = results["router"]
+    return {
+        "optimized": router.as_dict(),
+        "baselines": {name: results[name].as_dict() for name in BASELINES},
+        "savings_vs_baselines_bps": {
+            name: savings_bps(results[name], router) for name in BASELINES
+        },
+    }
+
+
+def _quality(days: list[Snapshots]) -> dict:
+    """The loader's counts summed over days; what each day was read as, listed once."""
+    combined: dict = {}
+    for day in days:
+        for key, value in asdict(day.quality).items():
+            if isinstance(value, str):
+                combined[key] = ",".join(dict.fromkeys(filter(None, [combined.get(key), value])))
+            else:
+                combined[key] = combined.get(key, 0) + value
+    return combined
+
+
 def build_report(
     *,
     trials: list[dict],
     grid: GridConfig,
-    baselines: dict[str, StrategyResult],
-    optimized: StrategyResult,
+    days: list[DayRun],
     router: dict,
-    snapshots: Snapshots,
     source: str,
+    skipped: list[str],
+    stream: dict | None,
 ) -> dict:
     """The report as a JSON-ready dict. Every number in it was computed by the run.
 
-    ``optimized`` is the best parameters' run replayed by the driver; ``router`` names the
-    model and its settings (and, for Cont & Kukanov, the best run's decision statistics).
+    The headline figures are over every day (cash and shares summed, average prices over all of
+    them); ``days`` gives each day's. ``router`` names the model and its settings (and, for
+    Cont & Kukanov, the best run's decision statistics over every day).
     """
     ranked = rank_trials(trials, grid)
     best = ranked[0]
     tied = sum(1 for t in ranked if t["objective"] == best["objective"])
-    window = snapshots.window
+    snapshots = [d.snapshots for d in days]
+    window = snapshots[0].window
+    combined = {name: combine([d.results[name] for d in days]) for name in days[0].results}
     report = {
         "best_parameters": {k: best[k] for k in grid.names},
         "router": router,
-        "optimized": optimized.as_dict(),
-        "baselines": {name: baselines[name].as_dict() for name in BASELINES},
-        "savings_vs_baselines_bps": {
-            name: savings_bps(baselines[name], optimized) for name in BASELINES
-        },
+        **_figures(combined),
         "trials": {
             "count": len(trials),
             "tied_at_best": tied,
@@ -62,13 +111,27 @@ def build_report(
             "nodes": len({t["node_id"] for t in trials}),
         },
         "data": {
-            "rows": len(snapshots),
-            "venues": [int(v) for v in snapshots.venues],
-            "window": {"date": window.date, "start": window.start, "end": window.end},
+            "rows": sum(len(s) for s in snapshots),
+            "venues": sorted({int(v) for s in snapshots for v in s.venues}),
+            "dates": [s.window.date for s in snapshots],
+            "window": {"start": window.start, "end": window.end},
             "source": source,
-            "quality": snapshots.quality.__dict__,
+            "quality": _quality(snapshots),
+            "skipped_days": skipped,
         },
+        "days": [
+            {
+                "date": d.snapshots.window.date,
+                "rows": len(d.snapshots),
+                "venues": [int(v) for v in d.snapshots.venues],
+                "objective": d.objective,
+                **_figures(d.results),
+            }
+            for d in days
+        ],
     }
+    if stream is not None:
+        report["data"]["stream"] = stream
     if tied == len(trials) > 1:
         report["trials"]["note"] = (
             "every grid point tied: the parameters do not change this model's decisions, "

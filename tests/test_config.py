@@ -21,7 +21,7 @@ def parse(doc: str, tmp_path: Path):
 
 def test_default_config_loads_with_the_pinned_defaults():
     config = load_config(ROOT / "configs" / "default.yaml")
-    assert config.data.path == ROOT / "data" / "synthetic_day.csv"
+    assert config.data.single_file == ROOT / "data" / "synthetic_day.csv"
     assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 1)
     assert (config.order.size, config.order.step) == (5000, 100)
     assert config.router.model == "cont_kukanov" and config.grid.tau_s == (2, 5, 10)
@@ -75,7 +75,7 @@ def test_grid_tau_s_sweeps_the_horizon_fastest_in_grid_order(tmp_path):
 
 def test_minimal_config_takes_every_default(tmp_path):
     config = parse("data: {path: day.csv}\n", tmp_path)
-    assert config.data.path == tmp_path / "day.csv"  # relative to the config file's folder
+    assert config.data.paths == (tmp_path / "day.csv",)  # relative to the config file's folder
     assert config.venues.default == FeeRate(0.0030, 0.0020)
     assert config.kafka.bootstrap_servers == ("127.0.0.1:9092",) and config.ray_address is None
 

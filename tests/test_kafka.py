@@ -29,7 +29,11 @@ def day(tmp_path_factory) -> Snapshots:
     return load_mbp(path)
 
 
-def assert_same(got: Snapshots, expected: Snapshots) -> None:
+def assert_same(got, expected: Snapshots) -> None:
+    """``got``: a one-day stream consumed, or a day's Snapshots."""
+    if not isinstance(got, Snapshots):
+        assert len(got.days) == 1
+        got = got.days[0]
     for name in Snapshots._ARRAYS:
         np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
     assert got.window == expected.window and got.quality == expected.quality
@@ -42,7 +46,8 @@ def raw_producer() -> KafkaProducer:
 def test_round_trip_equals_the_csv(day):
     kafka = fresh_topic()
     summary = publish(day, kafka, pace=0, progress=False)
-    assert summary.messages == len(day)
+    assert summary.messages == len(day) + len(day.print_px)
+    assert summary.days[0].prints == len(day.print_px) > 0
     assert_same(consume(kafka, timeout_s=30), day)
 
 
@@ -64,7 +69,7 @@ def test_rerun_never_doubles_data(day):
     kafka = fresh_topic()
     first = publish(day, kafka, pace=0, progress=False)
     second = publish(day, kafka, pace=0, progress=False)
-    assert first.run != second.run
+    assert first.stream != second.stream and first.days[0].run != second.days[0].run
     assert_same(consume(kafka, timeout_s=30), day)
 
 
@@ -72,7 +77,7 @@ def test_run_cut_short_is_never_used(day):
     kafka = fresh_topic()
     publish(day, kafka, pace=0, progress=False)
     producer = raw_producer()
-    for payload in wire.encode(day)[:50]:  # a later run that died before its end record
+    for payload in wire.encode(day).snapshots[:50]:  # a later run that died before its end
         producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "cut-short"))
     producer.flush()
     producer.close()
@@ -82,7 +87,7 @@ def test_run_cut_short_is_never_used(day):
 def test_only_an_incomplete_run_times_out_with_what_it_saw(day):
     kafka = fresh_topic()
     producer = raw_producer()
-    for payload in wire.encode(day)[:7]:
+    for payload in wire.encode(day).snapshots[:7]:
         producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
     producer.flush()
     producer.close()
@@ -95,7 +100,7 @@ def test_only_an_incomplete_run_times_out_with_what_it_saw(day):
 def test_malformed_message_names_its_offset(day):
     kafka = fresh_topic()
     producer = raw_producer()
-    payloads = wire.encode(day)
+    payloads = wire.encode(day).snapshots
     for payload in payloads[:3]:
         producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
     producer.send(kafka.topic, value=b"\x01garbage", headers=wire.headers("snapshot", "r1"))
@@ -150,7 +155,7 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}}}\n"
     )
     assert main([str(tmp_path / "c.yaml"), "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["messages"] == len(day)
+    assert json.loads(capsys.readouterr().out)["messages"] == len(day) + len(day.print_px)
     assert_same(consume(kafka, timeout_s=30), day)
 
 
@@ -179,7 +184,8 @@ def test_consumer_waits_for_a_run_that_finishes_after_it_started(day):
 
     kafka = fresh_topic()
     producer = raw_producer()
-    producer.send(kafka.topic, value=wire.encode(day)[0], headers=wire.headers("snapshot", "old"))
+    first = wire.encode(day).snapshots[0]
+    producer.send(kafka.topic, value=first, headers=wire.headers("snapshot", "old"))
     producer.flush()
     producer.close()
     with ThreadPoolExecutor(1) as pool:

@@ -104,11 +104,13 @@ def bad(tmp_path, column, value, line_index=1):
     ("column", "value", "message"),
     [
         ("ts_event", "yesterday", r"bad.csv: line 3: ts_event 'yesterday' is not an ISO-8601"),
-        ("ask_px_00", -1.0, r"line 3: ask_px_00 is '-1.0'; expected a non-negative price"),
-        ("ask_sz_00", "NaN", r"line 3: ask_sz_00 is 'NaN'; expected a non-negative whole number"),
-        ("bid_sz_00", 12.5, r"line 3: bid_sz_00 is '12.5'"),
-        ("ask_px_00", "", r"line 3: ask_px_00 is ''; expected .*blank only when the size is 0"),
-        ("publisher_id", "x", r"line 3: publisher_id 'x' is not a whole number"),
+        ("ask_px_00", -1.0, r"line 3: ask_px_00 is -1.0; expected a finite non-negative price"),
+        ("ask_sz_00", "NaN", r"line 3: ask_sz_00 is 'NaN'; expected a whole number"),
+        ("ask_sz_00", -5, r"line 3: ask_sz_00 is -5; expected a non-negative whole number"),
+        ("bid_sz_00", 12.5, r"line 3: bid_sz_00 is '12.5'; expected a whole number"),
+        ("ask_px_00", "", r"line 3: ask_px_00 is blank; expected .*blank only when the size is 0"),
+        ("ask_px_00", "abc", r"line 3: ask_px_00 is 'abc'; expected a finite price"),
+        ("publisher_id", "x", r"line 3: publisher_id is 'x'; expected a whole number"),
     ],
 )
 def test_bad_values_name_the_file_line_and_expectation(tmp_path, column, value, message):
@@ -119,7 +121,7 @@ def test_bad_values_name_the_file_line_and_expectation(tmp_path, column, value, 
 def test_a_trade_without_a_price_names_its_line(tmp_path):
     rows = edge_rows()
     rows[1] |= {"action": "T", "size": 10, "price": ""}
-    with pytest.raises(DataError, match=r"bad.csv: line 3: trade price '' is not a price"):
+    with pytest.raises(DataError, match=r"bad.csv: line 3: trade price blank is not a finite"):
         load_mbp(write(tmp_path / "bad.csv", rows))
 
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import FeeRate, RouterParams, Snapshots, Venue, VenueFees, Window, load_mbp
+from router.marketdata import SELL_AGGRESSOR, SIDES
 from router.strategies import simulate_all
 from tests.mbp import at, row, write
 from tests.test_allocator import enumerate_allocate
@@ -35,16 +36,20 @@ def random_snapshots(seed: int) -> Snapshots:
     size = rng.choice([0, 50, 100, 150, 200, 300, 1000], n)
     ts_sorted = np.array([k[0] for k in keys], dtype=np.int64)
     ts_sorted = WINDOW.start_ns + (ts_sorted - WINDOW.start_ns) * int(rng.integers(1, 30))
+    volume = rng.choice([0, 0, 0, 100, 250], n).astype(np.int64)
+    traded = volume > 0  # one print per row that traded, a seller hitting the bid
     return Snapshots(
         ts=ts_sorted,
+        ts_recv=ts_sorted + 1000,
         publisher_id=np.array([k[1] for k in keys], dtype=np.int64),
         ask_px=np.where(size > 0, ask, np.nan)[:, None],
         ask_sz=size[:, None].astype(np.int64),
         bid_px=(ask - 0.01)[:, None],
         bid_sz=np.full((n, 1), 100, dtype=np.int64),
-        volume=(volume := rng.choice([0, 0, 0, 100, 250], n).astype(np.int64)),
-        low_trade_px=np.where(volume > 0, ask - 0.01, np.nan),
-        low_trade_sz=volume,
+        print_start=np.r_[0, np.cumsum(traded)].astype(np.int64),
+        print_px=(ask - 0.01)[traded],
+        print_sz=volume[traded],
+        print_side=np.full(int(traded.sum()), SELL_AGGRESSOR, dtype=np.uint8),
         window=WINDOW,
     )
 
@@ -120,7 +125,8 @@ def test_replay_matches_reference(seed, order):
 
 
 def reference_load(path, start_ns: int, end_ns: int) -> list[tuple]:
-    """(ts, publisher, ask_px, ask_sz, volume) per (ts, venue), by plain iteration."""
+    """(ts, publisher, ask_px, ask_sz, prints) per (ts, venue), by plain iteration; prints are
+    (price, shares, side) in file order."""
     groups: dict[tuple[int, int], dict] = {}
     with open(path, newline="") as fh:
         for record in csv.DictReader(fh):
@@ -128,11 +134,12 @@ def reference_load(path, start_ns: int, end_ns: int) -> list[tuple]:
             if not start_ns <= ts < end_ns:
                 continue
             key = (ts, int(record["publisher_id"]))
-            group = groups.setdefault(key, {"volume": 0})
+            group = groups.setdefault(key, {"prints": []})
             group["ask"] = (float(record["ask_px_00"]), int(record["ask_sz_00"]))
             if record["action"] == "T":
-                group["volume"] += int(record["size"])
-    return [(k[0], k[1], *g["ask"], g["volume"]) for k, g in sorted(groups.items())]
+                trade = (float(record["price"]), int(record["size"]), record["side"])
+                group["prints"].append(trade)
+    return [(k[0], k[1], *g["ask"], g["prints"]) for k, g in sorted(groups.items())]
 
 
 @settings(max_examples=60, deadline=None)
@@ -141,8 +148,9 @@ def test_loader_matches_reference(tmp_path_factory, seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 80))
     base = at("13:36:31")
-    rows = [
-        row(
+    rows = []
+    for _ in range(n):
+        message = row(
             base + int(rng.integers(0, 5)) * 500_000_000 + int(rng.integers(0, 2)),
             int(rng.choice([2, 5, 8])),
             round(10 + int(rng.integers(0, 5)) * 0.01, 2),
@@ -150,22 +158,31 @@ def test_loader_matches_reference(tmp_path_factory, seed):
             action=str(rng.choice(["A", "C", "T"])),
             size=int(rng.integers(1, 500)),
         )
-        for _ in range(n)
-    ]
+        message["side"] = str(rng.choice(["A", "B", "N"]))
+        message["price"] = round(10 + int(rng.integers(-3, 3)) * 0.01, 2)
+        rows.append(message)
     path = write(tmp_path_factory.mktemp("ref") / "r.csv", rows)
     window = Window.on("2024-08-01", "13:36:32", "13:36:32.9")
     expected = reference_load(path, window.start_ns, window.end_ns)
     if not expected:
         return
     snap = load_mbp(path, "13:36:32", "13:36:32.9")
+    prints = [
+        [
+            (float(snap.print_px[p]), int(snap.print_sz[p]), SIDES[int(snap.print_side[p])])
+            for p in range(snap.print_start[i], snap.print_start[i + 1])
+        ]
+        for i in range(len(snap))
+    ]
     got = list(
         zip(
             snap.ts.tolist(),
             snap.publisher_id.tolist(),
             snap.ask_px[:, 0].tolist(),
             snap.ask_sz[:, 0].tolist(),
-            snap.volume.tolist(),
+            prints,
             strict=True,
         )
     )
     assert got == expected
+    assert list(snap.volume) == [sum(p[1] for p in row_prints) for row_prints in prints]

@@ -14,6 +14,7 @@ import pytest
 from router import FeeRate, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
+from sweep.backtest import Day
 from sweep.__main__ import main
 from tests.mbp import at, row, write
 from tests.sweep_cli import run_sweep
@@ -170,7 +171,7 @@ def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
     from router.config import GridConfig
     from sweep.grid import SweepError, run_grid
 
-    broken = SweepData(snapshots=None, fees=FEES, order_size=100, step=100, closing=1.0)
+    broken = SweepData(days=(Day(None, 1.0),), fees=FEES, order_size=100, step=100)
     ray.init(num_cpus=1, include_dashboard=False)
     try:
         with pytest.raises(

@@ -1,0 +1,148 @@
+"""Databento MBP-1 / MBP-10 / TBBO / CMBP-1 CSV into :class:`Messages`.
+
+Accepts every form Databento writes: the ``Transcoder``/batch CSV and ``to_df().to_csv()``,
+pretty or raw prices (see :mod:`router.prices`), ISO-8601 timestamps (``Z``, ``+00:00`` or any
+offset) or integer nanoseconds, with or without ``symbol``. Every column is read as text, so a
+bad value is reported with its file line and the text found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from router.marketdata import MAX_DEPTH, DataError, level_columns
+from router.messages import Messages, Where
+from router.prices import read_prices
+from router.schemas import CONSOLIDATED, SCHEMA_OF_RTYPE, unsupported_rtype
+
+REQUIRED = ["ts_recv", "ts_event", "publisher_id", "action", "side", "price", "size"]
+
+
+def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[Messages, str, str]:
+    """The file's messages, its schema and the price format read."""
+    where = Where(path, "line")
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20) if not _buffered(stream) else stream
+    header_line = buffered.readline().decode("utf-8-sig", errors="replace")
+    header = next(csv.reader([header_line]), [])
+    needed = REQUIRED + [c for n in range(depth) for c in level_columns(n).values()]
+    missing = [c for c in needed if c not in header]
+    if missing:
+        levels = sum(1 for n in range(MAX_DEPTH) if level_columns(n)["ask_px"] in header)
+        hint = f" (the file has {levels} book level(s); depth {depth} needs MBP-{depth} or deeper)"
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected Databento MBP-1, MBP-10,"
+            " TBBO or CMBP-1 CSV" + (hint if levels and levels < depth else "")
+        )
+    optional = [c for c in ("instrument_id", "rtype") if c in header]
+    frame = pd.read_csv(
+        buffered, header=None, names=header, usecols=needed + optional, dtype=str,
+        keep_default_na=False,
+    )  # fmt: skip
+    if frame.empty:
+        raise DataError(f"{path}: no data rows after the header")
+    lines = np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
+    schema = _schema(frame, header, depth, where, lines)
+    price_columns = ["price"] + [
+        level_columns(n)[f"{s}_px"] for n in range(depth) for s in ("bid", "ask")
+    ]
+    px, price_format = read_prices({c: frame[c] for c in price_columns}, lines, prices, where)
+    integers = {c: _whole(frame[c], c, lines, where) for c in ("publisher_id", *optional)}
+    action = _letters(frame["action"])
+    size = _whole(frame["size"], "size", lines, where, blank_ok=action != ord("T"))
+    publisher = integers["publisher_id"]
+    if schema == "cmbp-1":
+        publisher = np.full(len(frame), CONSOLIDATED, dtype=np.int64)
+    book = {}
+    for side in ("bid", "ask"):
+        book[f"{side}_px"] = np.column_stack(
+            [px[level_columns(n)[f"{side}_px"]] for n in range(depth)]
+        )
+        book[f"{side}_sz"] = np.column_stack(
+            [
+                _whole(frame[c], c, lines, where)
+                for c in (level_columns(n)[f"{side}_sz"] for n in range(depth))
+            ]
+        )
+    messages = Messages(
+        ts_event=timestamps(frame["ts_event"], "ts_event", lines, where),
+        ts_recv=timestamps(frame["ts_recv"], "ts_recv", lines, where),
+        publisher_id=publisher,
+        instrument_id=integers.get("instrument_id"),
+        action=action,
+        side=_letters(frame["side"]),
+        price=px["price"],
+        size=size,
+        number=lines,
+        **book,
+    )
+    return messages, schema, price_format
+
+
+def _buffered(stream: BinaryIO) -> bool:
+    return isinstance(stream, io.BufferedReader)
+
+
+def _schema(
+    frame: pd.DataFrame, header: list[str], depth: int, where: Where, lines: np.ndarray
+) -> str:
+    """mbp-1, tbbo, mbp-10 or cmbp-1, from ``rtype`` when present, else from the columns."""
+    if "rtype" in frame:
+        rtypes = _whole(frame["rtype"], "rtype", lines, where)
+        unknown = ~np.isin(rtypes, list(SCHEMA_OF_RTYPE))
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise where.error(int(lines[i]), unsupported_rtype(int(rtypes[i])))
+        found = sorted(set(rtypes.tolist()))
+        if len(found) > 1:
+            raise DataError(f"{where.path}: several record types ({found}); one schema per file")
+        schema = SCHEMA_OF_RTYPE[found[0]]
+    elif "bid_pb_00" in header:
+        schema = "cmbp-1"
+    else:
+        schema = "mbp-10" if "ask_px_01" in header else "mbp-1"
+    if schema == "mbp-1" and (frame["action"] == "T").all():
+        schema = "tbbo"
+    return schema
+
+
+def _letters(text: pd.Series) -> np.ndarray:
+    """One-letter codes as ASCII bytes: the first character of each value (blank: 0, anything
+    beyond ASCII: ``?``)."""
+    codes = text.to_numpy(dtype="U1").view(np.uint32)
+    return np.where(codes < 128, codes, ord("?")).astype(np.uint8)
+
+
+def _whole(
+    text: pd.Series, name: str, lines: np.ndarray, where: Where, blank_ok: np.ndarray | None = None
+) -> np.ndarray:
+    """Whole numbers; blank is 0 where ``blank_ok``; anything else names its line."""
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    if blank_ok is not None:
+        values = np.where(blank_ok & np.isnan(values), 0.0, values)
+    bad = ~np.isfinite(values) | (values != np.floor(values))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise where.error(int(lines[i]), f"{name} is {text.iloc[i]!r}; expected a whole number")
+    return values.astype(np.int64)
+
+
+def timestamps(raw: pd.Series, name: str, lines: np.ndarray, where: Where) -> np.ndarray:
+    """ISO-8601 (any offset, ns) or integer-ns text into int64 ns since epoch, UTC."""
+    text = raw.str.strip()
+    if text.str.fullmatch(r"\d+").all():
+        return text.astype("int64").to_numpy()
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        first = bad[0]
+        raise where.error(
+            int(lines[first]),
+            f"{name} {text.iloc[first]!r} is not an ISO-8601 timestamp "
+            "(e.g. 2024-08-01T13:36:32.491911683Z) or integer nanoseconds",
+        )
+    return parsed.dt.tz_convert(None).astype("datetime64[ns]").to_numpy().view("int64")

@@ -1,0 +1,135 @@
+"""Databento DBN (MBP-1, MBP-10, TBBO, CMBP-1) into :class:`Messages`, chunk by chunk.
+
+The metadata header is decoded by ``databento-dbn`` (Databento's own decoder). Records of one
+schema have a fixed size, so each chunk of them is one ``numpy.frombuffer`` with the record
+layout ``databento-dbn`` publishes (``Mbp10Msg._dtypes`` and friends): no per-record Python.
+Chunks keep memory bounded: the loader drops what falls outside its window chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import databento_dbn
+import numpy as np
+
+from router.marketdata import DataError
+from router.messages import Messages, Where
+from router.prices import FIXED_SCALE, UNDEF_PRICE
+from router.schemas import (
+    CONSOLIDATED,
+    RTYPES,
+    SCHEMA_OF_RTYPE,
+    SCHEMAS,
+    unsupported_rtype,
+    unsupported_schema,
+)
+
+_RECORDS = {
+    "mbp-1": databento_dbn.MBP1Msg,
+    "tbbo": databento_dbn.MBP1Msg,
+    "mbp-10": databento_dbn.MBP10Msg,
+    "cmbp-1": databento_dbn.CMBP1Msg,
+}
+_PREFIX = 8  # b"DBN", the version byte, the metadata length (u32 little-endian)
+CHUNK_RECORDS = 1 << 16
+
+
+def record_dtype(schema: str, ts_out: bool = False) -> np.dtype:
+    """The packed record of ``schema`` as a numpy dtype, from databento-dbn's own layout."""
+    fields = list(_RECORDS[schema]._dtypes)
+    if ts_out:  # Databento's live gateway send time, appended to every record
+        fields.append(("ts_out", "u8"))
+    return np.dtype(fields)
+
+
+def levels_of(schema: str) -> int:
+    return 10 if schema == "mbp-10" else 1
+
+
+def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[Messages]]:
+    """The file's schema and an iterator over its records, in chunks."""
+    prefix = stream.read(_PREFIX)
+    length = int.from_bytes(prefix[4:8], "little") if len(prefix) == _PREFIX else 0
+    header = stream.read(length)
+    if len(prefix) < _PREFIX or len(header) < length:
+        raise DataError(f"{path}: truncated DBN file: it ends inside its metadata header")
+    try:
+        metadata = databento_dbn.Metadata.decode(prefix + header)
+    except databento_dbn.DBNError as exc:
+        raise DataError(f"{path}: unreadable DBN metadata ({exc})") from None
+    schema = None if metadata.schema is None else str(metadata.schema)
+    if schema not in SCHEMAS:
+        raise DataError(f"{path}: {unsupported_schema(schema)}")
+    levels = levels_of(schema)
+    if depth > levels:
+        raise DataError(
+            f"{path}: a {schema} file has {levels} book level(s); depth {depth} needs MBP-10"
+        )
+    dtype = record_dtype(schema, metadata.ts_out)
+    return schema, _chunks(Where(path, "record"), stream, dtype, schema, depth)
+
+
+def _chunks(
+    where: Where, stream: BinaryIO, dtype: np.dtype, schema: str, depth: int
+) -> Iterator[Messages]:
+    size, done = dtype.itemsize, 0
+    while data := stream.read(CHUNK_RECORDS * size):
+        whole = len(data) // size
+        if len(data) % size:
+            raise where.error(
+                done + whole + 1,
+                f"truncated DBN file: it ends {len(data) % size} bytes into a {size}-byte "
+                f"{schema} record",
+            )
+        records = np.frombuffer(data, dtype=dtype)
+        _check_layout(where, records, size, schema, done)
+        yield _messages(records, schema, depth, done)
+        done += whole
+
+
+def _check_layout(where: Where, records: np.ndarray, size: int, schema: str, done: int) -> None:
+    """Every record must be of the file's schema: same type, same length."""
+    bad = ~np.isin(records["rtype"], RTYPES[schema]) | (records["length"].astype(int) * 4 != size)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        rtype, length = int(records["rtype"][i]), int(records["length"][i]) * 4
+        reason = (
+            unsupported_rtype(rtype)
+            if rtype not in SCHEMA_OF_RTYPE
+            else f"a {length}-byte record of type {rtype}"
+        )
+        raise where.error(
+            done + i + 1,
+            f"{reason} in a {schema} file; expected only {schema} records of {size} bytes "
+            "(files mixing record types, such as live captures, are not read)",
+        )
+
+
+def _dollars(fixed: np.ndarray) -> np.ndarray:
+    """Fixed-point prices (1e-9 units) in dollars; the undefined price is NaN."""
+    return np.where(fixed == UNDEF_PRICE, np.nan, fixed / FIXED_SCALE)
+
+
+def _messages(records: np.ndarray, schema: str, depth: int, done: int) -> Messages:
+    book = {}
+    for side in ("bid", "ask"):
+        names = [f"{side}_{{}}_{n:02d}" for n in range(depth)]
+        book[f"{side}_px"] = np.column_stack([_dollars(records[n.format("px")]) for n in names])
+        book[f"{side}_sz"] = np.column_stack([records[n.format("sz")] for n in names])
+    publisher = records["publisher_id"].astype(np.int64)
+    if schema == "cmbp-1":
+        publisher[:] = CONSOLIDATED
+    return Messages(
+        ts_event=records["ts_event"].astype(np.int64),
+        ts_recv=records["ts_recv"].astype(np.int64),
+        publisher_id=publisher,
+        instrument_id=records["instrument_id"].astype(np.int64),
+        action=records["action"].view(np.uint8).copy(),
+        side=records["side"].view(np.uint8).copy(),
+        price=_dollars(records["price"]),
+        size=records["size"].astype(np.int64),
+        number=np.arange(done + 1, done + len(records) + 1, dtype=np.int64),
+        **book,
+    )

@@ -1,0 +1,173 @@
+"""``load_mbp``: one Databento file (CSV or DBN, plain or zstd) into Snapshots for a window;
+``load_days``: several files, one trading day each.
+
+The format is recognised by content (:mod:`router.files`); the CSV and DBN readers produce the
+same :class:`~router.messages.Messages`, so the window, the checks and the fold are shared.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from router.csv_reader import read_csv
+from router.dbn_reader import open_dbn
+from router.files import open_market_file
+from router.marketdata import (
+    MAX_DEPTH,
+    NS_PER_DAY,
+    DataError,
+    DataQuality,
+    EmptyWindowError,
+    Snapshots,
+    Window,
+)
+from router.messages import Messages, Where, check, fold
+
+
+def load_mbp(
+    path: str | Path,
+    start: str = "13:36:32",
+    end: str = "13:45:14",
+    depth: int = 1,
+    *,
+    date: str | None = None,
+    prices: str = "auto",
+) -> Snapshots:
+    """Load a Databento MBP-1/MBP-10/TBBO/CMBP-1 file into :class:`Snapshots` for a UTC
+    time-of-day window.
+
+    ``path`` may be CSV or DBN, either compressed with zstd. ``date`` (YYYY-MM-DD) defaults to
+    the file's trading date, the UTC date of its rows; a file spanning several dates needs it.
+    ``prices`` says how CSV prices are written: ``auto`` (decide from the file, refusing what
+    cannot be decided), ``decimal`` or ``fixed`` (Databento's integer units of 1e-9); DBN prices
+    are always fixed-point. Rows outside the window are counted in ``quality``.
+    """
+    path = Path(path)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
+    if not path.is_file():
+        raise FileNotFoundError(f"market data file not found: {path}")
+    with open_market_file(path) as (source_format, stream):
+        if source_format.startswith("dbn"):
+            schema, chunks = open_dbn(path, stream, depth)
+            price_format, unit = "fixed", "record"
+        else:
+            messages, schema, price_format = read_csv(path, stream, depth, prices)
+            chunks, unit = [messages], "line"
+        messages, window, counts = _in_window(path, chunks, start, end, date)
+    where = Where(path, unit)
+    check(messages, where)
+    _one_instrument(messages, where)
+    quality = DataQuality(
+        source_format=source_format, schema=schema, price_format=price_format, **counts
+    )
+    return fold(messages, window, quality)
+
+
+def _in_window(
+    path: Path, chunks: Iterable[Messages], start: str, end: str, date: str | None
+) -> tuple[Messages, Window, dict[str, int]]:
+    """The messages inside the window, chunk by chunk, and how many fell before and after."""
+    window, days = None, set()
+    kept: list[Messages] = []
+    read = before = after = 0
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        if window is None:
+            first = date or _date_of(int(chunk.ts_event[0]))
+            window = Window.on(first, start, end)
+        ts = chunk.ts_event
+        days.update(np.unique(ts // NS_PER_DAY).tolist())
+        read += len(ts)
+        before += int((ts < window.start_ns).sum())
+        after += int((ts >= window.end_ns).sum())
+        kept.append(chunk.select((ts >= window.start_ns) & (ts < window.end_ns)))
+    if window is None:
+        raise DataError(f"{path}: no records in the file")
+    if date is None and len(days) > 1:
+        first, last = (_date_of(d * NS_PER_DAY) for d in (min(days), max(days)))
+        raise DataError(
+            f"{path}: rows span dates {first} to {last}; pass date='YYYY-MM-DD' "
+            "(config key data.date) to pick the trading date"
+        )
+    messages = Messages.concat(kept)
+    if not len(messages):
+        raise EmptyWindowError(
+            f"{path}: no rows inside the window {window.date} {start} to {end} UTC "
+            f"({before} rows before it, {after} after); check data.window and data.date",
+            window.date,
+        )
+    counts = {"rows_read": read, "rows_before_window": before, "rows_after_window": after}
+    return messages, window, counts
+
+
+def _date_of(ts_ns: int) -> str:
+    return pd.Timestamp(ts_ns, tz="UTC").strftime("%Y-%m-%d")
+
+
+def _one_instrument(messages: Messages, where: Where) -> None:
+    ids = messages.instrument_id
+    if ids is not None and len(ids) and (ids != ids[0]).any():
+        found = ", ".join(str(i) for i in np.unique(ids)[:5])
+        raise DataError(
+            f"{where.path}: several instruments ({found}); load one instrument per file"
+        )
+
+
+def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:
+    """Files named or matched by glob patterns, each once, in the order given (a pattern's
+    matches sorted). A pattern that matches nothing is an error naming it."""
+    paths: list[Path] = []
+    for pattern in patterns:
+        text = str(pattern)
+        matches = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+        if glob.has_magic(text) and not matches:
+            raise DataError(f"data.path: the pattern {text} matches no file")
+        paths += [Path(m) for m in matches if Path(m) not in paths]
+    return paths
+
+
+def load_days(
+    paths: Sequence[str | Path],
+    start: str = "13:36:32",
+    end: str = "13:45:14",
+    depth: int = 1,
+    *,
+    prices: str = "auto",
+    skip_empty: bool = False,
+) -> tuple[list[Snapshots], list[str]]:
+    """One Snapshots per file, each its own trading day, in date order; and the days skipped.
+
+    Each file's date is its own (the window applies to each); two files of the same date are an
+    error naming both. A day with no rows in the window is an error, or skipped and named when
+    ``skip_empty``.
+    """
+    days: list[Snapshots] = []
+    skipped: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            day = load_mbp(path, start, end, depth, prices=prices)
+        except EmptyWindowError as exc:
+            if not skip_empty:
+                raise EmptyWindowError(
+                    f"{exc} (or set data.skip_empty_days: true to skip such days)", exc.date
+                ) from None
+            skipped.append(f"{exc.date} ({path})")
+            continue
+        date = day.window.date
+        if date in seen:
+            raise DataError(
+                f"{path}: trading date {date} again (also {seen[date]}); one file per day"
+            )
+        seen[date] = Path(path)
+        days.append(day)
+    if not days:
+        raise DataError(f"no day has rows inside the window {start} to {end} UTC: {skipped}")
+    return sorted(days, key=lambda d: d.window.date), skipped

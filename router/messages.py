@@ -1,0 +1,171 @@
+"""One file's messages as columns, whatever the format: checked, then folded into Snapshots.
+
+The CSV and DBN readers both produce :class:`Messages` (one entry per message, in file order);
+everything after that is shared: value checks that name the offending line or record, and the
+fold into one row per (ts_event, venue) with the prints kept in a side table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from router.marketdata import (
+    BUY_AGGRESSOR,
+    SELL_AGGRESSOR,
+    SIDES,
+    UNKNOWN_SIDE,
+    DataError,
+    DataQuality,
+    Snapshots,
+    Window,
+)
+
+TRADE = ord("T")
+
+
+@dataclass(frozen=True)
+class Where:
+    """How errors name a message: the file, and "line" (CSV) or "record" (DBN)."""
+
+    path: object
+    unit: str
+
+    def error(self, number: int, message: str) -> DataError:
+        return DataError(f"{self.path}: {self.unit} {number}: {message}")
+
+
+@dataclass(frozen=True, eq=False)
+class Messages:
+    """Messages in file order, one entry each; books are messages x depth.
+
+    Prices are dollars (NaN: undefined); sizes may be any integer type (DBN's are uint32, kept
+    narrow until the fold). ``number`` is each message's file line or record number.
+    """
+
+    ts_event: np.ndarray
+    ts_recv: np.ndarray
+    publisher_id: np.ndarray
+    instrument_id: np.ndarray | None  # None: the file has no instrument_id column
+    action: np.ndarray  # uint8 ASCII
+    side: np.ndarray  # uint8 ASCII
+    price: np.ndarray
+    size: np.ndarray
+    bid_px: np.ndarray
+    ask_px: np.ndarray
+    bid_sz: np.ndarray
+    ask_sz: np.ndarray
+    number: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts_event)
+
+    def select(self, keep: np.ndarray) -> Messages:
+        """The messages at ``keep`` (a mask or indices)."""
+        return replace(
+            self,
+            **{
+                f.name: getattr(self, f.name)[keep]
+                for f in fields(self)
+                if getattr(self, f.name) is not None
+            },
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Messages]) -> Messages:
+        """One Messages of several parts, in order; frees each column of the parts as it goes."""
+        columns = {}
+        for f in fields(cls):
+            pieces = [getattr(p, f.name) for p in parts]
+            columns[f.name] = None if pieces[0] is None else np.concatenate(pieces)
+        return cls(**columns)
+
+
+def check(messages: Messages, where: Where) -> None:
+    """Every book level and trade must make sense; the first that does not is named."""
+    for side in ("bid", "ask"):
+        px, sz = getattr(messages, f"{side}_px"), getattr(messages, f"{side}_sz")
+        for what, bad, expected in (
+            ("sz", sz < 0, "a non-negative whole number of shares"),
+            (
+                "px",
+                (sz > 0) & ~(np.isfinite(px) & (px >= 0)),
+                "a finite non-negative price (blank only when the size is 0)",
+            ),
+        ):
+            rows, levels = np.nonzero(bad)
+            if len(rows):
+                value = (px if what == "px" else sz)[rows[0], levels[0]]
+                raise where.error(
+                    int(messages.number[rows[0]]),
+                    f"{side}_{what}_{levels[0]:02d} is {_show(value)}; expected {expected}",
+                )
+    trade = messages.action == TRADE
+    for bad, message in (
+        (trade & (messages.size < 0), "trade size {size} is not a share count"),
+        (trade & ~(np.isfinite(messages.price) & (messages.price >= 0)),
+         "trade price {price} is not a finite non-negative price"),
+        (trade & ~np.isin(messages.side, list(SIDES)),
+         "trade side {side!r} is not A (seller aggressor), B (buyer aggressor) or N (unknown)"),
+    ):  # fmt: skip
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise where.error(
+                int(messages.number[i]),
+                message.format(
+                    size=messages.size[i],
+                    price=_show(messages.price[i]),
+                    side=chr(messages.side[i]),
+                ),
+            )
+
+
+def _show(value) -> str:
+    return "blank" if isinstance(value, float) and np.isnan(value) else repr(value.item())
+
+
+def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
+    """One row per (ts_event, venue): the venue's book after its last message at that instant,
+    with every trade of the group kept as a print. Rows are stably ordered by (ts_event,
+    publisher_id), so equal keys keep file order."""
+    order = np.argsort(messages.publisher_id, kind="stable")
+    order = order[np.argsort(messages.ts_event[order], kind="stable")]
+    ts, publisher = messages.ts_event[order], messages.publisher_id[order]
+    starts = np.flatnonzero(np.r_[True, (ts[1:] != ts[:-1]) | (publisher[1:] != publisher[:-1])])
+    last = np.r_[starts[1:], len(ts)] - 1
+    rows = order[last]
+    trade = messages.action[order] == TRADE
+    prints = order[trade]
+    per_row = np.add.reduceat(trade.astype(np.int64), starts) if len(starts) else starts
+    book = {}
+    for name in ("ask_px", "ask_sz", "bid_px", "bid_sz"):
+        book[name] = getattr(messages, name)[rows]
+    for side in ("ask", "bid"):
+        book[f"{side}_sz"] = book[f"{side}_sz"].astype(np.int64)
+        book[f"{side}_px"][book[f"{side}_sz"] == 0] = np.nan
+    side = messages.side[prints]
+    quality = replace(
+        quality,
+        rows_in_window=len(messages),
+        trade_rows=len(prints),
+        prints_sell_aggressor=int((side == SELL_AGGRESSOR).sum()),
+        prints_buy_aggressor=int((side == BUY_AGGRESSOR).sum()),
+        prints_unknown_side=int((side == UNKNOWN_SIDE).sum()),
+        messages_folded=len(ts) - len(starts),
+        snapshots=len(starts),
+        crossed_snapshots=int((book["bid_px"][:, 0] >= book["ask_px"][:, 0]).sum()),
+        empty_ask_snapshots=int((book["ask_sz"][:, 0] == 0).sum()),
+    )
+    return Snapshots(
+        ts=ts[last],
+        ts_recv=messages.ts_recv[rows],
+        publisher_id=publisher[last],
+        print_start=np.r_[0, np.cumsum(per_row)].astype(np.int64),
+        print_px=messages.price[prints],
+        print_sz=messages.size[prints].astype(np.int64),
+        print_side=side,
+        window=window,
+        quality=quality,
+        **book,
+    )
