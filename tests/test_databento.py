@@ -111,15 +111,19 @@ def test_fixed_point_prices_are_never_read_as_dollars(tmp_path):
     (tmp_path / "fixed.csv").write_bytes(raw)
     assert load_mbp(tmp_path / "fixed.csv").ask_px.max() < 1000
     with pytest.raises(
-        DataError, match=r"fixed.csv: line 2: price is '222950000000': a price of 1e7 dollars"
+        DataError,
+        match=r"fixed.csv: line 2: price is '222950000000': a price of 1e7 dollars"
         r" or more can only be Databento fixed-point \(1e-9 units, 222.95 dollars\); set "
-        r"data.prices: fixed"
-    ):  # fmt: skip
+        r"data.prices: fixed",
+    ):
         load_mbp(tmp_path / "fixed.csv", prices="decimal")
     pretty = dbn.transcode(dbn.encode(records()), pretty_px=True)
     (tmp_path / "pretty.csv").write_bytes(pretty)
-    with pytest.raises(DataError, match=r"pretty.csv: line 2: price is '222.950000000'; expected "
-                       r"a whole number of Databento fixed-point units"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"pretty.csv: line 2: price is '222.950000000'; expected "
+        r"a whole number of Databento fixed-point units",
+    ):
         load_mbp(tmp_path / "pretty.csv", prices="fixed")
 
 
@@ -141,13 +145,18 @@ def test_undefined_fixed_price_is_an_empty_level(tmp_path):
     ],
 )
 def test_auto_refuses_prices_it_cannot_decide(tmp_path, prices, message):
-    frame = pd.read_csv(pd.io.common.BytesIO(dbn.transcode(dbn.encode(records()[1:3]),
-                                                           pretty_px=True)), dtype=str)  # fmt: skip
+    frame = pd.read_csv(
+        pd.io.common.BytesIO(dbn.transcode(dbn.encode(records()[1:3]), pretty_px=True)), dtype=str
+    )
     for column in ("price", "bid_px_00", "ask_px_00"):
         frame[column] = prices
     frame.to_csv(tmp_path / "odd.csv", index=False)
-    with pytest.raises(DataError, match=r"odd.csv: cannot tell whether prices are decimal .*"
-                       + message + ".*set data.prices to decimal or fixed"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"odd.csv: cannot tell whether prices are decimal .*"
+        + message
+        + ".*set data.prices to decimal or fixed",
+    ):
         load_mbp(tmp_path / "odd.csv")
     decimal = load_mbp(tmp_path / "odd.csv", prices="decimal") if prices[0] == "222" else None
     assert decimal is None or decimal.ask_px[0, 0] == 222.0
@@ -156,8 +165,10 @@ def test_auto_refuses_prices_it_cannot_decide(tmp_path, prices, message):
 @pytest.mark.parametrize(
     ("schema", "record"),
     [
-        ("mbo", lambda t: dbn.dbn.MBOMsg(2, 38, t, 1, 1, 1, dbn.dbn.Action.ADD,
-                                         dbn.dbn.Side.BID, t)),  # fmt: skip
+        (
+            "mbo",
+            lambda t: dbn.dbn.MBOMsg(2, 38, t, 1, 1, 1, dbn.dbn.Action.ADD, dbn.dbn.Side.BID, t),
+        ),
         ("ohlcv-1s", None),
         ("definition", None),
         ("bbo-1s", None),
@@ -167,13 +178,18 @@ def test_another_schema_is_named(tmp_path, schema, record):
     made = [record(at("13:40:00"))] if record else []
     path = tmp_path / "other.dbn"
     path.write_bytes(dbn.encode(made, schema))
-    with pytest.raises(DataError, match=rf"other.dbn: schema {schema} is not one we read; expected"
-                       r" one of mbp-1, mbp-10, tbbo, cmbp-1"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=rf"other.dbn: schema {schema} is not one we read; expected"
+        r" one of mbp-1, mbp-10, tbbo, cmbp-1",
+    ):
         load_mbp(path)
 
 
 def test_a_csv_of_another_record_type_is_named(tmp_path):
-    raw = dbn.transcode(dbn.encode(records()[1:3]), pretty_px=True).replace(b",1,2,38,", b",195,2,38,")
+    raw = dbn.transcode(dbn.encode(records()[1:3]), pretty_px=True).replace(
+        b",1,2,38,", b",195,2,38,"
+    )
     (tmp_path / "bbo.csv").write_bytes(raw)
     with pytest.raises(DataError, match=r"bbo.csv: line 2: record type 195 \(bbo-1s\) is not"):
         load_mbp(tmp_path / "bbo.csv")
@@ -182,8 +198,11 @@ def test_a_csv_of_another_record_type_is_named(tmp_path):
 def test_truncated_files_are_errors_naming_what_is_cut(tmp_path):
     raw = dbn.encode(records())
     (tmp_path / "cut.dbn").write_bytes(raw[:-30])
-    with pytest.raises(DataError, match=r"cut.dbn: record 9: truncated DBN file: it ends 50 bytes "
-                       r"into a 80-byte mbp-1 record"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"cut.dbn: record 9: truncated DBN file: it ends 50 bytes "
+        r"into a 80-byte mbp-1 record",
+    ):
         load_mbp(tmp_path / "cut.dbn")
     (tmp_path / "head.dbn").write_bytes(raw[:40])
     with pytest.raises(DataError, match=r"head.dbn: truncated DBN file: it ends inside its meta"):
@@ -240,13 +259,19 @@ def test_bad_day_sets_are_named(tmp_path):
         expand_paths([tmp_path / "nothing-*.csv"])
     first = day_file(tmp_path, "2024-08-01")
     again = day_file(tmp_path, "2024-08-01", name="copy.dbn")
-    with pytest.raises(DataError, match=r"copy.dbn: trading date 2024-08-01 again \(also .*2024-08"
-                       r"-01.dbn\); one file per day"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"copy.dbn: trading date 2024-08-01 again \(also .*2024-08"
+        r"-01.dbn\); one file per day",
+    ):
         load_days([first, again])
     empty = tmp_path / "empty-day.dbn"
     dbn.write_dbn(empty, [dbn.mbp(at("10:00:00", "2024-08-05"), 2, 222.9, 100)])
-    with pytest.raises(DataError, match=r"empty-day.dbn: no rows inside the window 2024-08-05 "
-                       r"13:36:32 to 13:45:14 UTC \(1 rows before it, 0 after\).*skip_empty_days"):
+    with pytest.raises(
+        DataError,
+        match=r"empty-day.dbn: no rows inside the window 2024-08-05 "
+        r"13:36:32 to 13:45:14 UTC \(1 rows before it, 0 after\).*skip_empty_days",
+    ):
         load_days([first, empty])
     days, skipped = load_days([first, empty], skip_empty=True)
     assert len(days) == 1 and skipped == [f"2024-08-05 ({empty})"]

@@ -14,8 +14,8 @@ import pytest
 from router import FeeRate, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
-from sweep.backtest import Day
 from sweep.__main__ import main
+from sweep.backtest import Day
 from tests.mbp import at, row, write
 from tests.sweep_cli import run_sweep
 
