@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import datetime as dt
 import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
+import databento_dbn
 import numpy as np
 import pandas as pd
+import zstandard
+
+from router.dbn_reader import record_dtype
 
 PUBLISHER_IDS = (2, 5, 8, 9, 37, 38, 43, 44)  # Databento US-equities publishers, in use order
 MAX_VENUES = len(PUBLISHER_IDS)
@@ -33,6 +39,9 @@ LEVELS = 10
 RTYPE_MBP10 = 10
 INSTRUMENT_ID = 38
 SYMBOL = "AAPL"
+DATASET = "SOR.SYNTHETIC"  # not a Databento dataset: the file says it is ours
+FORMATS = ("csv", "dbn")
+CENT_FIXED = 10_000_000  # Databento fixed-point units (1e-9 dollars) per cent
 
 WINDOW_START = "13:36:32"
 WINDOW_NS = 522_999_999_999  # up to and including 13:45:14.999999999
@@ -320,7 +329,7 @@ def _simulate(
             "action": actions,
             "side": sides,
             "depth": depths,
-            "price": np.array(prices) / 100,
+            "price": np.array(prices, dtype=np.int64),
             "size": sizes,
             "flags": flags,
         }
@@ -329,12 +338,8 @@ def _simulate(
 
 
 def _book_frame(book: np.ndarray) -> pd.DataFrame:
-    """Name the 60 book columns; prices go from integer cents to dollars."""
-    names = COLUMNS[13:-1]
-    frame = pd.DataFrame(book, columns=names)
-    px = [n for n in names if "_px_" in n]
-    frame[px] = frame[px] / 100
-    return frame
+    """Name the 60 book columns (prices in integer cents)."""
+    return pd.DataFrame(book, columns=COLUMNS[13:-1])
 
 
 def _add_receive_info(rng: np.random.Generator, frame: pd.DataFrame, venues: list[Venue]) -> None:
@@ -360,13 +365,50 @@ def _iso_ns(ns: pd.Series) -> np.ndarray:
     return np.char.add(text, "Z")
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Databento's CSV: ISO timestamps, prices in dollars with two decimals."""
+    text = frame.copy()
+    for column in ("ts_recv", "ts_event"):
+        text[column] = _iso_ns(text[column])
+    prices = [c for c in COLUMNS if c == "price" or "_px_" in c]
+    text[prices] = text[prices] / 100
+    return text.to_csv(index=False, float_format="%.2f", lineterminator="\n").encode()
+
+
+def _dbn_bytes(frame: pd.DataFrame, date: str) -> bytes:
+    """Databento's DBN: databento-dbn's metadata encoder, then the records packed in the layout
+    databento-dbn publishes for MBP-10 (prices in its fixed-point units of 1e-9)."""
+    records = np.zeros(len(frame), dtype=record_dtype("mbp-10"))
+    records["length"] = records.dtype.itemsize // 4
+    for name in records.dtype.names:
+        if name in frame:
+            values = frame[name].to_numpy()
+            if name == "price" or "_px_" in name:
+                values = values * CENT_FIXED
+            records[name] = values
+    records["rtype"] = RTYPE_MBP10
+    day = dt.date.fromisoformat(date)
+    mapping = SimpleNamespace(
+        raw_symbol=SYMBOL,
+        intervals=[SimpleNamespace(start_date=day, end_date=day + dt.timedelta(days=1),
+                                   symbol=str(INSTRUMENT_ID))],
+    )  # fmt: skip
+    start = int(np.datetime64(f"{date}T{WINDOW_START}", "ns").astype(np.int64))
+    metadata = databento_dbn.Metadata(
+        dataset=DATASET, schema=databento_dbn.Schema.MBP_10, start=start,
+        end=start + WINDOW_NS + 1, stype_in=databento_dbn.SType.RAW_SYMBOL,
+        stype_out=databento_dbn.SType.INSTRUMENT_ID, symbols=[SYMBOL], mappings=[mapping],
+    )  # fmt: skip
+    return metadata.encode() + records.tobytes()
+
+
+def _write_atomic(data: bytes, path: Path) -> None:
     """Write via a temp file in the same folder so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, float_format="%.2f", lineterminator="\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; data files are shared
         os.replace(tmp, path)
     except BaseException:
@@ -377,19 +419,23 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 def generate(
     path: str | Path,
     *,
-    seed: int = 0,
+    seed: int | np.random.SeedSequence = 0,
     venues: int = 4,
     date: str = "2024-08-01",
     rows: int = 60_000,
+    fmt: str = "csv",
 ) -> int:
-    """Write the synthetic MBP-10 CSV to ``path``; the same arguments give the same bytes.
+    """Write one synthetic MBP-10 day to ``path``; the same arguments give the same bytes.
 
-    Returns the number of data rows written.
+    ``fmt`` is ``csv`` or ``dbn``; a path ending in ``.zst`` is compressed with zstd. Returns the
+    number of records written.
     """
     if not 1 <= venues <= MAX_VENUES:
         raise ValueError(f"venues must be between 1 and {MAX_VENUES}, got {venues}")
     if rows < 1:
         raise ValueError(f"rows must be positive, got {rows}")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     start_ns = int(np.datetime64(f"{date}T{WINDOW_START}", "ns").astype(np.int64))
 
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -402,10 +448,43 @@ def generate(
     frame["rtype"] = RTYPE_MBP10
     frame["instrument_id"] = INSTRUMENT_ID
     frame["symbol"] = SYMBOL
-    frame["ts_recv"] = _iso_ns(frame["ts_recv"])
-    frame["ts_event"] = _iso_ns(frame["ts_event"])
-    _write_atomic(frame[COLUMNS], Path(path))
+    frame = frame[COLUMNS]
+    data = _csv_bytes(frame) if fmt == "csv" else _dbn_bytes(frame, date)
+    path = Path(path)
+    _write_atomic(
+        zstandard.ZstdCompressor().compress(data) if path.suffix == ".zst" else data, path
+    )
     return len(frame)
+
+
+def trading_days(first: str, count: int) -> list[str]:
+    """``count`` consecutive weekdays from ``first`` (itself moved to a weekday if needed)."""
+    return [d.strftime("%Y-%m-%d") for d in pd.bdate_range(first, periods=count)]
+
+
+def day_seed(seed: int, day: int) -> int | np.random.SeedSequence:
+    """Day 0 keeps ``seed`` itself (so the default day is the same file as ever); later days
+    get independent streams derived from it."""
+    return seed if day == 0 else np.random.SeedSequence([seed, day])
+
+
+def day_path(out: Path, date: str) -> Path:
+    """``aapl.csv`` -> ``aapl-20240801.csv`` (``.dbn.zst`` and other suffixes kept)."""
+    stem = out.name.split(".", 1)
+    suffix = "." + stem[1] if len(stem) > 1 else ""
+    return out.with_name(f"{stem[0]}-{date.replace('-', '')}{suffix}")
+
+
+def generate_days(
+    out: str | Path, *, seed: int, days: int, date: str = "2024-08-01", **options
+) -> list[Path]:
+    """``days`` consecutive trading days, one file each (``day_path``), distinct seeds."""
+    paths = []
+    for number, day in enumerate(trading_days(date, days)):
+        path = day_path(Path(out), day)
+        generate(path, seed=day_seed(seed, number), date=day, **options)
+        paths.append(path)
+    return paths
 
 
 def ensure(path: str | Path, *, seed: int, venues: int) -> bool:
@@ -420,17 +499,30 @@ def ensure(path: str | Path, *, seed: int, venues: int) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point; see the module docstring for an example."""
-    parser = argparse.ArgumentParser(description="Write a synthetic Databento MBP-10 CSV.")
+    parser = argparse.ArgumentParser(description="Write synthetic Databento MBP-10 days.")
     parser.add_argument("--seed", type=int, required=True, help="random seed")
     parser.add_argument("--venues", type=int, default=4, help=f"1-{MAX_VENUES} venues")
-    parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    parser.add_argument("--date", default="2024-08-01", help="trading day, YYYY-MM-DD")
-    parser.add_argument("--rows", type=int, default=60_000, help="rows to write")
+    parser.add_argument(
+        "--out", type=Path, required=True,
+        help="file to write (.zst: zstd-compressed); with --days N, one file per day named "
+        "STEM-YYYYMMDD.SUFFIX",
+    )  # fmt: skip
+    parser.add_argument("--date", default="2024-08-01", help="(first) trading day, YYYY-MM-DD")
+    parser.add_argument("--days", type=int, default=1, help="consecutive weekdays to write")
+    parser.add_argument("--rows", type=int, default=60_000, help="records to write per day")
+    parser.add_argument("--format", choices=FORMATS, default="csv", help="Databento CSV or DBN")
     args = parser.parse_args(argv)
     if not 1 <= args.venues <= MAX_VENUES:
         parser.error(f"--venues must be between 1 and {MAX_VENUES}")
-    written = generate(args.out, seed=args.seed, venues=args.venues, date=args.date, rows=args.rows)
-    print(f"wrote {written} rows to {args.out}")
+    if args.days < 1:
+        parser.error("--days must be at least 1")
+    options = {"venues": args.venues, "rows": args.rows, "fmt": args.format}
+    if args.days == 1:
+        written = generate(args.out, seed=args.seed, date=args.date, **options)
+        print(f"wrote {written} rows to {args.out}")
+        return
+    for path in generate_days(args.out, seed=args.seed, days=args.days, date=args.date, **options):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -194,3 +194,78 @@ def test_consumer_waits_for_a_run_that_finishes_after_it_started(day):
         assert not waiting.done()
         publish(day, kafka, pace=0, progress=False)
         assert_same(waiting.result(timeout=60), day)
+
+
+@pytest.fixture(scope="module")
+def two_days(tmp_path_factory) -> list[Snapshots]:
+    from producer.synthetic import generate_days
+
+    folder = tmp_path_factory.mktemp("days")
+    return [load_mbp(p) for p in generate_days(folder / "d.csv", seed=4, days=2, rows=2500)]
+
+
+def test_each_day_is_its_own_run_and_all_come_back(two_days):
+    kafka = fresh_topic()
+    summary = publish(list(reversed(two_days)), kafka, pace=0, progress=False)
+    assert [d.date for d in summary.days] == ["2024-08-01", "2024-08-02"]  # date order
+    assert len({d.run for d in summary.days}) == 2
+    consumed = consume(kafka, timeout_s=30)
+    assert consumed.stream == summary.stream
+    assert consumed.runs == [d.run for d in summary.days]
+    for got, expected in zip(consumed.days, two_days, strict=True):
+        assert_same(got, expected)
+
+
+def test_a_stream_cut_after_its_first_day_is_never_used(two_days, day):
+    kafka = fresh_topic()
+    publish(day, kafka, pace=0, progress=False)  # an older complete stream of one day
+    producer = raw_producer()
+    payloads = wire.encode(two_days[0])
+    for payload in payloads.snapshots:
+        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "d1"))
+    for payload in payloads.prints:
+        producer.send(kafka.topic, value=payload, headers=wire.headers("print", "d1"))
+    eos = wire.end_of_stream(
+        stream="cut", run="d1", day=0, days=2, snapshots=two_days[0], payloads=payloads,
+        produced_at="2026-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    producer.send(kafka.topic, value=eos, headers=wire.headers("eos", "d1"), partition=0)
+    producer.flush()
+    producer.close()
+    assert_same(consume(kafka, timeout_s=30), day)  # day 2 never came: the older stream
+
+
+def test_an_older_wire_version_is_named_with_its_offset():
+    kafka = fresh_topic()
+    producer = raw_producer()
+    old = bytes([2]) + bytes(36 + 32)  # a version-2 snapshot of depth 1
+    producer.send(kafka.topic, value=old, headers=wire.headers("snapshot", "r0"))
+    producer.flush()
+    producer.close()
+    with pytest.raises(
+        ConsumeError,
+        match=rf"topic {kafka.topic} partition 0 offset 0: malformed snapshot of run r0: wire "
+        r"version 2, expected 3: produced by an older sor-sweep; produce the data again",
+    ):
+        consume(kafka, timeout_s=10)
+
+
+def test_two_day_sweep_from_kafka_reports_each_day(tmp_path, two_days):
+    import json
+
+    from tests.sweep_cli import run_sweep
+    from tests.test_sweep import check_days_table
+
+    kafka = fresh_topic()
+    summary = publish(two_days, kafka, pace=0, progress=False)
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: absent.csv}\ngrid: {lambda_over: [0.1], lambda_under: [0.1], "
+        "theta_queue: [0.1]}\n"
+        f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
+    )
+    report = json.loads(
+        run_sweep(tmp_path / "c.yaml", tmp_path / "out", "--source", "kafka").stdout
+    )
+    check_days_table(report, ["2024-08-01", "2024-08-02"])
+    stream = report["data"]["stream"]
+    assert stream["id"] == summary.stream and stream["runs"] == [d.run for d in summary.days]

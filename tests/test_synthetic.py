@@ -205,3 +205,36 @@ def test_cli_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     frame = pd.read_csv(out)
     assert len(frame) == 500 and set(frame["publisher_id"]) == {2, 5}
     assert [p.name for p in out.parent.iterdir()] == ["aapl.csv"]  # no temp file left behind
+
+
+def test_dbn_form_loads_to_the_same_arrays_and_databento_decodes_it(
+    tmp_path: Path, small_csv: Path
+) -> None:
+    import databento_dbn
+
+    from router import Snapshots, load_mbp
+
+    for name in ("small.dbn", "small.dbn.zst"):
+        generate(tmp_path / name, seed=7, rows=SMALL_ROWS, fmt="dbn")
+        got, expected = load_mbp(tmp_path / name, depth=10), load_mbp(small_csv, depth=10)
+        for array in Snapshots._ARRAYS:
+            np.testing.assert_array_equal(getattr(got, array), getattr(expected, array))
+        assert got.quality.source_format == ("dbn+zstd" if name.endswith("zst") else "dbn")
+    decoder = databento_dbn.DBNDecoder()  # Databento's own decoder reads every record back
+    decoder.write((tmp_path / "small.dbn").read_bytes())
+    metadata, *records = decoder.decode()
+    assert str(metadata.schema) == "mbp-10" and metadata.symbols == ["AAPL"]
+    first = pd.read_csv(small_csv, nrows=1).iloc[0]
+    assert len(records) == SMALL_ROWS and records[0].pretty_ask_px_00 == first["ask_px_00"]
+    assert records[0].sequence == first["sequence"] and records[0].ask_sz_09 == first["ask_sz_09"]
+
+
+def test_several_days_are_weekdays_with_their_own_seeds(tmp_path: Path, small_csv: Path) -> None:
+    main(["--seed", "7", "--rows", str(SMALL_ROWS), "--days", "3", "--date", "2024-08-01",
+          "--out", str(tmp_path / "d.csv")])  # fmt: skip
+    files = sorted(tmp_path.glob("d-*.csv"))
+    assert [f.name for f in files] == ["d-20240801.csv", "d-20240802.csv", "d-20240805.csv"]
+    assert files[0].read_bytes() == small_csv.read_bytes()  # day 0 keeps the seed itself
+    mids = [pd.read_csv(f, usecols=["ask_px_00"])["ask_px_00"] for f in files]
+    assert not mids[1].equals(mids[2])  # distinct seeds, distinct days
+    assert pd.read_csv(files[2], nrows=1)["ts_event"][0].startswith("2024-08-05T13:36:3")
