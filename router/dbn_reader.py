@@ -33,7 +33,7 @@ _RECORDS = {
     "cmbp-1": databento_dbn.CMBP1Msg,
 }
 _PREFIX = 8  # b"DBN", the version byte, the metadata length (u32 little-endian)
-CHUNK_RECORDS = 1 << 16
+CHUNK_RECORDS = 1 << 14
 
 
 def record_dtype(schema: str, ts_out: bool = False) -> np.dtype:
@@ -118,18 +118,18 @@ def _messages(records: np.ndarray, schema: str, depth: int, done: int) -> Messag
         names = [f"{side}_{{}}_{n:02d}" for n in range(depth)]
         book[f"{side}_px"] = np.column_stack([_dollars(records[n.format("px")]) for n in names])
         book[f"{side}_sz"] = np.column_stack([records[n.format("sz")] for n in names])
-    publisher = records["publisher_id"].astype(np.int64)
+    publisher = records["publisher_id"].copy()
     if schema == "cmbp-1":
         publisher[:] = CONSOLIDATED
     return Messages(
         ts_event=records["ts_event"].astype(np.int64),
         ts_recv=records["ts_recv"].astype(np.int64),
         publisher_id=publisher,
-        instrument_id=records["instrument_id"].astype(np.int64),
+        instrument_id=records["instrument_id"].copy(),
         action=records["action"].view(np.uint8).copy(),
         side=records["side"].view(np.uint8).copy(),
         price=_dollars(records["price"]),
-        size=records["size"].astype(np.int64),
+        size=records["size"].copy(),
         number=np.arange(done + 1, done + len(records) + 1, dtype=np.int64),
         **book,
     )

@@ -22,7 +22,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 DBN_MAGIC = b"DBN"
 GZIP_MAGIC = b"\x1f\x8b"
 DBZ_MAGIC = b"\x50\x2a\x4d\x18"  # a zstd skippable frame: Databento's legacy DBZ format
-_READ = 1 << 20
+_READ = 1 << 18
 
 
 class _ZstdReader(io.RawIOBase):

@@ -59,10 +59,7 @@ def load_mbp(
         else:
             messages, schema, price_format = read_csv(path, stream, depth, prices)
             chunks, unit = [messages], "line"
-        messages, window, counts = _in_window(path, chunks, start, end, date)
-    where = Where(path, unit)
-    check(messages, where)
-    _one_instrument(messages, where)
+        messages, window, counts = _in_window(Where(path, unit), chunks, start, end, date)
     quality = DataQuality(
         source_format=source_format, schema=schema, price_format=price_format, **counts
     )
@@ -70,10 +67,12 @@ def load_mbp(
 
 
 def _in_window(
-    path: Path, chunks: Iterable[Messages], start: str, end: str, date: str | None
+    where: Where, chunks: Iterable[Messages], start: str, end: str, date: str | None
 ) -> tuple[Messages, Window, dict[str, int]]:
-    """The messages inside the window, chunk by chunk, and how many fell before and after."""
-    window, days = None, set()
+    """The messages inside the window, checked chunk by chunk (one instrument, sensible
+    values), and how many fell before and after it."""
+    path = where.path
+    window, days, instrument = None, set(), None
     kept: list[Messages] = []
     read = before = after = 0
     for chunk in chunks:
@@ -87,7 +86,11 @@ def _in_window(
         read += len(ts)
         before += int((ts < window.start_ns).sum())
         after += int((ts >= window.end_ns).sum())
-        kept.append(chunk.select((ts >= window.start_ns) & (ts < window.end_ns)))
+        instrument = _one_instrument(chunk, where, instrument)
+        inside = chunk.select((ts >= window.start_ns) & (ts < window.end_ns))
+        del chunk, ts
+        check(inside, where)
+        kept.append(inside)
     if window is None:
         raise DataError(f"{path}: no records in the file")
     if date is None and len(days) > 1:
@@ -111,13 +114,20 @@ def _date_of(ts_ns: int) -> str:
     return pd.Timestamp(ts_ns, tz="UTC").strftime("%Y-%m-%d")
 
 
-def _one_instrument(messages: Messages, where: Where) -> None:
+def _one_instrument(messages: Messages, where: Where, seen: int | None) -> int | None:
+    """The file's one instrument id (``seen``: the one earlier chunks had), or an error naming
+    the ids found; the column is dropped once checked."""
     ids = messages.instrument_id
-    if ids is not None and len(ids) and (ids != ids[0]).any():
-        found = ", ".join(str(i) for i in np.unique(ids)[:5])
+    messages.instrument_id = None
+    if ids is None or not len(ids):
+        return seen
+    found = np.unique(ids) if seen is None else np.unique(np.r_[seen, ids])
+    if len(found) > 1:
+        listed = ", ".join(str(i) for i in found[:5])
         raise DataError(
-            f"{where.path}: several instruments ({found}); load one instrument per file"
+            f"{where.path}: several instruments ({listed}); load one instrument per file"
         )
+    return int(found[0])
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:

@@ -36,12 +36,14 @@ class Where:
         return DataError(f"{self.path}: {self.unit} {number}: {message}")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Messages:
     """Messages in file order, one entry each; books are messages x depth.
 
-    Prices are dollars (NaN: undefined); sizes may be any integer type (DBN's are uint32, kept
-    narrow until the fold). ``number`` is each message's file line or record number.
+    Prices are dollars (NaN: undefined); sizes and ids may be any integer type (DBN's are
+    uint32 and uint16, kept narrow until the fold). ``number`` is each message's file line or
+    record number. :meth:`concat` and :func:`fold` consume their input column by column, so a
+    large file never needs two copies of its messages at once.
     """
 
     ts_event: np.ndarray
@@ -74,12 +76,20 @@ class Messages:
 
     @classmethod
     def concat(cls, parts: list[Messages]) -> Messages:
-        """One Messages of several parts, in order; frees each column of the parts as it goes."""
+        """One Messages of several parts, in order; empties the parts column by column."""
         columns = {}
         for f in fields(cls):
-            pieces = [getattr(p, f.name) for p in parts]
+            pieces = [_release(p, f.name) for p in parts]
             columns[f.name] = None if pieces[0] is None else np.concatenate(pieces)
+            del pieces
         return cls(**columns)
+
+
+def _release(messages: Messages, name: str) -> np.ndarray | None:
+    """A column, dropped from ``messages``: what the caller keeps is the only reference."""
+    column = getattr(messages, name)
+    setattr(messages, name, None)
+    return column
 
 
 def check(messages: Messages, where: Where) -> None:
@@ -128,42 +138,51 @@ def _show(value) -> str:
 def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     """One row per (ts_event, venue): the venue's book after its last message at that instant,
     with every trade of the group kept as a print. Rows are stably ordered by (ts_event,
-    publisher_id), so equal keys keep file order."""
-    order = np.argsort(messages.publisher_id, kind="stable")
-    order = order[np.argsort(messages.ts_event[order], kind="stable")]
-    ts, publisher = messages.ts_event[order], messages.publisher_id[order]
+    publisher_id), so equal keys keep file order. Consumes ``messages``, column by column, so
+    that its peak memory stays near the size of the result."""
+    count = len(messages)
+    _release(messages, "number")  # checked already; nothing below names a message
+    order = np.lexsort((messages.publisher_id, messages.ts_event))  # stable: file order on ties
+    ts = _release(messages, "ts_event")[order]
+    publisher = _release(messages, "publisher_id")[order]
     starts = np.flatnonzero(np.r_[True, (ts[1:] != ts[:-1]) | (publisher[1:] != publisher[:-1])])
     last = np.r_[starts[1:], len(ts)] - 1
+    ts, publisher = ts[last], publisher[last].astype(np.int64)
     rows = order[last]
-    trade = messages.action[order] == TRADE
+    del last
+    trade = _release(messages, "action")[order] == TRADE
     prints = order[trade]
-    per_row = np.add.reduceat(trade.astype(np.int64), starts) if len(starts) else starts
+    del order
+    per_row = np.add.reduceat(trade, starts, dtype=np.int64) if len(starts) else starts
+    del trade, starts
+    ts_recv = _release(messages, "ts_recv")[rows].astype(np.int64)
+    print_px = _release(messages, "price")[prints].astype(float)
+    print_sz = _release(messages, "size")[prints].astype(np.int64)
     book = {}
-    for name in ("ask_px", "ask_sz", "bid_px", "bid_sz"):
-        book[name] = getattr(messages, name)[rows]
     for side in ("ask", "bid"):
-        book[f"{side}_sz"] = book[f"{side}_sz"].astype(np.int64)
+        book[f"{side}_sz"] = _release(messages, f"{side}_sz")[rows].astype(np.int64)
+        book[f"{side}_px"] = _release(messages, f"{side}_px")[rows]
         book[f"{side}_px"][book[f"{side}_sz"] == 0] = np.nan
-    side = messages.side[prints]
+    side = _release(messages, "side")[prints]
     quality = replace(
         quality,
-        rows_in_window=len(messages),
+        rows_in_window=count,
         trade_rows=len(prints),
         prints_sell_aggressor=int((side == SELL_AGGRESSOR).sum()),
         prints_buy_aggressor=int((side == BUY_AGGRESSOR).sum()),
         prints_unknown_side=int((side == UNKNOWN_SIDE).sum()),
-        messages_folded=len(ts) - len(starts),
-        snapshots=len(starts),
+        messages_folded=count - len(rows),
+        snapshots=len(rows),
         crossed_snapshots=int((book["bid_px"][:, 0] >= book["ask_px"][:, 0]).sum()),
         empty_ask_snapshots=int((book["ask_sz"][:, 0] == 0).sum()),
     )
     return Snapshots(
-        ts=ts[last],
-        ts_recv=messages.ts_recv[rows],
-        publisher_id=publisher[last],
+        ts=ts,
+        ts_recv=ts_recv,
+        publisher_id=publisher,
         print_start=np.r_[0, np.cumsum(per_row)].astype(np.int64),
-        print_px=messages.price[prints],
-        print_sz=messages.size[prints].astype(np.int64),
+        print_px=print_px,
+        print_sz=print_sz,
         print_side=side,
         window=window,
         quality=quality,

@@ -80,6 +80,16 @@ def test_minimal_config_takes_every_default(tmp_path):
     assert config.kafka.bootstrap_servers == ("127.0.0.1:9092",) and config.ray_address is None
 
 
+def test_data_path_is_a_file_a_list_or_a_glob(tmp_path):
+    one = parse("data: {path: day.dbn.zst, prices: fixed}\n", tmp_path).data
+    assert one.single_file == tmp_path / "day.dbn.zst" and one.prices == "fixed"
+    several = parse("data: {path: [a.csv, b/c.dbn], skip_empty_days: true}\n", tmp_path).data
+    assert several.paths == (tmp_path / "a.csv", tmp_path / "b" / "c.dbn")
+    assert several.single_file is None and several.skip_empty_days
+    pattern = parse("data: {path: 'days/*.csv'}\n", tmp_path).data
+    assert pattern.single_file is None and pattern.paths == (tmp_path / "days" / "*.csv",)
+
+
 def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
     doc = "data: {path: d.csv}\nvenues:\n  default: {fee: 0.002}\n  2: {rebate: 0.001}\n  '9': {}\n"
     config = parse(doc, tmp_path)
@@ -142,6 +152,10 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
             "data: {path: d.csv}\ngrid: {lambda_over: [0.1, 0.1]}\n",
             r"grid.lambda_over: \[0.1, 0.1\] repeats a value; list each value once",
         ),
+        ("data: {path: d.csv, prices: cents}\n", r"data.prices: 'cents' is not one of"),
+        ("data: {path: [a.csv, b.csv], date: '2024-08-01'}\n", r"data.date: applies to a single"),
+        ("data: {path: 'days/*.dbn', synthetic: {seed: 1}}\n", r"data.synthetic: applies to a"),
+        ("data: {path: []}\n", r"data.path: \[\] is not valid under any of the given schemas"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, doc, message):
