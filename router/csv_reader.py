@@ -38,20 +38,25 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
             f"{path}: missing column(s) {', '.join(missing)}; expected Databento MBP-1, MBP-10,"
             " TBBO or CMBP-1 CSV" + (hint if levels and levels < depth else "")
         )
-    optional = [c for c in ("instrument_id", "rtype") if c in header]
-    frame = pd.read_csv(
-        buffered, header=None, names=header, usecols=needed + optional, dtype=str,
-        keep_default_na=False,
-    )  # fmt: skip
-    if frame.empty:
+    optional = [c for c in ("instrument_id", "rtype", "sequence", "symbol") if c in header]
+    body = buffered.read()
+    if not body.strip():
         raise DataError(f"{path}: no data rows after the header")
+    check_fields(body, len(header), where)
+    frame = pd.read_csv(
+        io.BytesIO(body), header=None, names=header, usecols=needed + optional, dtype=str,
+        keep_default_na=False, skip_blank_lines=False,
+    )  # fmt: skip
+    del body
     lines = np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
     schema = _schema(frame, header, depth, where, lines)
     price_columns = ["price"] + [
         level_columns(n)[f"{s}_px"] for n in range(depth) for s in ("bid", "ask")
     ]
     px, price_format = read_prices({c: frame[c] for c in price_columns}, lines, prices, where)
-    integers = {c: _whole(frame[c], c, lines, where) for c in ("publisher_id", *optional)}
+    _one_symbol(frame, where, lines)
+    numbered = [c for c in ("publisher_id", "instrument_id", "rtype", "sequence") if c in frame]
+    integers = {c: _whole(frame[c], c, lines, where) for c in numbered}
     action = _letters(frame["action"])
     size = _whole(frame["size"], "size", lines, where, blank_ok=action != ord("T"))
     publisher = integers["publisher_id"]
@@ -73,6 +78,7 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
         ts_recv=timestamps(frame["ts_recv"], "ts_recv", lines, where),
         publisher_id=publisher,
         instrument_id=integers.get("instrument_id"),
+        sequence=integers.get("sequence"),
         action=action,
         side=_letters(frame["side"]),
         price=px["price"],
@@ -85,6 +91,65 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
 
 def _buffered(stream: BinaryIO) -> bool:
     return isinstance(stream, io.BufferedReader)
+
+
+_BLOCK = 1 << 24  # bytes of lines counted at once
+
+
+def check_fields(body: bytes, fields: int, where: Where) -> None:
+    """Every line after the header must have exactly the header's ``fields`` and end with a
+    line end: pandas would shift a row missing a middle field, pad a short one and read a cut
+    last line as if whole. Databento never quotes, so fields are counted by commas (a quoted
+    file is counted with the csv module)."""
+    if not body.endswith(b"\n"):
+        raise where.error(
+            body.count(b"\n") + 2,
+            "the file ends inside this line (no line end after it): the row may be cut "
+            "(an interrupted download?); download the file again",
+        )
+    if b'"' in body:
+        counts = [len(row) for row in csv.reader(io.StringIO(body.decode("utf-8", "replace")))]
+        _first_bad(np.array(counts), fields, where, first_line=2)
+        return
+    line, start = 2, 0
+    while start < len(body):
+        end = body.find(b"\n", min(start + _BLOCK, len(body) - 1)) + 1
+        block = np.frombuffer(body, np.uint8, count=end - start, offset=start)
+        ends = np.flatnonzero(block == ord("\n"))
+        starts = np.r_[0, ends[:-1] + 1]
+        commas = np.add.reduceat((block == ord(",")).astype(np.int32), starts)
+        length = ends - starts  # without the line end
+        blank = (length == 0) | ((length == 1) & (block[starts] == ord("\r")))
+        _first_bad(np.where(blank, 0, commas + 1), fields, where, first_line=line)
+        line += len(starts)
+        start = end
+
+
+def _first_bad(counts: np.ndarray, fields: int, where: Where, first_line: int) -> None:
+    bad = np.flatnonzero(counts != fields)
+    if len(bad):
+        found = int(counts[bad[0]])
+        raise where.error(
+            first_line + int(bad[0]),
+            "a blank line; expected a row" if found == 0 else
+            f"{found} fields, the header has {fields}: a field is "
+            f"{'missing' if found < fields else 'extra'} and the columns after it would shift",
+        )  # fmt: skip
+
+
+def _one_symbol(frame: pd.DataFrame, where: Where, lines: np.ndarray) -> None:
+    """Several symbols in one file are several instruments, whatever ``instrument_id`` says."""
+    if "symbol" not in frame:
+        return
+    named = frame["symbol"].to_numpy()
+    symbols = pd.unique(named[named != ""])
+    if len(symbols) > 1:
+        second = int(np.flatnonzero(named == symbols[1])[0])
+        raise where.error(
+            int(lines[second]),
+            f"symbol {symbols[1]!r}, and {symbols[0]!r} before it: several instruments in one "
+            "file; load one instrument per file",
+        )
 
 
 def _schema(
@@ -134,8 +199,22 @@ def _whole(
 def timestamps(raw: pd.Series, name: str, lines: np.ndarray, where: Where) -> np.ndarray:
     """ISO-8601 (any offset, ns) or integer-ns text into int64 ns since epoch, UTC."""
     text = raw.str.strip()
-    if text.str.fullmatch(r"\d+").all():
+    digits = text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
+    if digits.all():
         return text.astype("int64").to_numpy()
+    if digits.any():
+        number, stamp = int(np.flatnonzero(digits)[0]), int(np.flatnonzero(~digits)[0])
+        raise where.error(
+            int(lines[max(number, stamp)]),
+            f"{name} {text.iloc[max(number, stamp)]!r} is "
+            + (
+                f"integer nanoseconds but line {lines[stamp]} has an ISO-8601 timestamp "
+                f"({text.iloc[stamp]!r})"
+                if number > stamp
+                else f"not integer nanoseconds as line {lines[number]} is ({text.iloc[number]!r})"
+            )
+            + "; a file must write every timestamp one way",
+        )
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):

@@ -126,6 +126,7 @@ def _messages(records: np.ndarray, schema: str, depth: int, done: int) -> Messag
         ts_recv=records["ts_recv"].astype(np.int64),
         publisher_id=publisher,
         instrument_id=records["instrument_id"].copy(),
+        sequence=None if schema == "cmbp-1" else records["sequence"].copy(),
         action=records["action"].view(np.uint8).copy(),
         side=records["side"].view(np.uint8).copy(),
         price=_dollars(records["price"]),

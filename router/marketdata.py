@@ -88,6 +88,8 @@ class DataQuality:
     rows_before_window: int = 0
     rows_after_window: int = 0
     rows_in_window: int = 0
+    duplicates_dropped: int = 0  # same ts_event, venue, sequence and content as an earlier row
+    rows_out_of_sequence: int = 0  # sequence below the venue's previous row in time order: kept
     trade_rows: int = 0
     prints_sell_aggressor: int = 0  # side A: a seller hit the bid
     prints_buy_aggressor: int = 0  # side B: a buyer lifted the offer

@@ -50,6 +50,7 @@ class Messages:
     ts_recv: np.ndarray
     publisher_id: np.ndarray
     instrument_id: np.ndarray | None  # None: the file has no instrument_id column
+    sequence: np.ndarray | None  # the venue feed's sequence number; None: not in the file
     action: np.ndarray  # uint8 ASCII
     side: np.ndarray  # uint8 ASCII
     price: np.ndarray
@@ -135,14 +136,66 @@ def _show(value) -> str:
     return "blank" if isinstance(value, float) and np.isnan(value) else repr(value.item())
 
 
+_CONTENT = ("ts_recv", "action", "side", "price", "size", "bid_px", "ask_px", "bid_sz", "ask_sz")
+
+
+def _drop_duplicates(
+    messages: Messages, sequence: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """``order`` without exact repeats: messages with the ts_event, venue, sequence number and
+    content of an earlier one (a file concatenated twice, a feed replayed). Only messages sharing
+    (ts_event, venue, sequence) with another are compared, so clean files cost one pass."""
+    ts, venue, seq = messages.ts_event[order], messages.publisher_id[order], sequence[order]
+    same = (ts[1:] == ts[:-1]) & (venue[1:] == venue[:-1]) & (seq[1:] == seq[:-1])
+    if not same.any():
+        return order, 0
+    grouped = np.r_[same, False] | np.r_[False, same]
+    candidates = order[grouped]  # in sorted order: file order within a key
+    columns = [messages.ts_event, messages.publisher_id, sequence]
+    columns += [getattr(messages, name) for name in _CONTENT]
+    content = np.column_stack(
+        [_as_int64(column[candidates]).reshape(len(candidates), -1) for column in columns]
+    )
+    first = np.unique(content, axis=0, return_index=True)[1]
+    repeat = np.ones(len(candidates), dtype=bool)
+    repeat[first] = False
+    keep = np.ones(len(messages), dtype=bool)
+    keep[candidates[repeat]] = False
+    return order[keep[order]], int(repeat.sum())
+
+
+def _as_int64(values: np.ndarray) -> np.ndarray:
+    """Exact comparison of any column: floats by their bits (NaN equals NaN), ints widened."""
+    if values.dtype.kind == "f":
+        return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    return values.astype(np.int64)
+
+
+def _out_of_sequence(venue: np.ndarray, sequence: np.ndarray) -> int:
+    """Messages whose sequence number is below the one before them on the same venue, in
+    (ts_event, sequence) order: rows whose timestamps and feed order disagree."""
+    by_venue = np.argsort(venue, kind="stable")
+    venue, sequence = venue[by_venue], sequence[by_venue]
+    return int(((venue[1:] == venue[:-1]) & (sequence[1:] < sequence[:-1])).sum())
+
+
 def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     """One row per (ts_event, venue): the venue's book after its last message at that instant,
-    with every trade of the group kept as a print. Rows are stably ordered by (ts_event,
-    publisher_id), so equal keys keep file order. Consumes ``messages``, column by column, so
-    that its peak memory stays near the size of the result."""
+    with every trade of the group kept as a print. Messages are ordered by (ts_event,
+    publisher_id, sequence number when the file has one), equal keys in file order; exact
+    repeats are dropped and counted. Consumes ``messages``, column by column, so that its peak
+    memory stays near the size of the result."""
     count = len(messages)
     _release(messages, "number")  # checked already; nothing below names a message
-    order = np.lexsort((messages.publisher_id, messages.ts_event))  # stable: file order on ties
+    sequence = _release(messages, "sequence")
+    keys = (messages.publisher_id, messages.ts_event)
+    order = np.lexsort(keys if sequence is None else (sequence, *keys))  # stable: file order
+    duplicates = out_of_sequence = 0
+    if sequence is not None:
+        order, duplicates = _drop_duplicates(messages, sequence, order)
+        out_of_sequence = _out_of_sequence(messages.publisher_id[order], sequence[order])
+        del sequence
+    kept = len(order)
     ts = _release(messages, "ts_event")[order]
     publisher = _release(messages, "publisher_id")[order]
     starts = np.flatnonzero(np.r_[True, (ts[1:] != ts[:-1]) | (publisher[1:] != publisher[:-1])])
@@ -167,11 +220,13 @@ def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     quality = replace(
         quality,
         rows_in_window=count,
+        duplicates_dropped=duplicates,
+        rows_out_of_sequence=out_of_sequence,
         trade_rows=len(prints),
         prints_sell_aggressor=int((side == SELL_AGGRESSOR).sum()),
         prints_buy_aggressor=int((side == BUY_AGGRESSOR).sum()),
         prints_unknown_side=int((side == UNKNOWN_SIDE).sum()),
-        messages_folded=count - len(rows),
+        messages_folded=kept - len(rows),
         snapshots=len(rows),
         crossed_snapshots=int((book["bid_px"][:, 0] >= book["ask_px"][:, 0]).sum()),
         empty_ask_snapshots=int((book["ask_sz"][:, 0] == 0).sum()),

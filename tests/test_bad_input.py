@@ -1,0 +1,144 @@
+"""Faults a new user or an unlucky operator meets: each is refused with a message naming what is
+wrong (file and line, key, broker and topic), or handled and counted; never a silently wrong
+result, never a hang. The README's "Bad input" section lists the same cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from producer.synthetic import generate
+from router import DataError, Snapshots, load_mbp
+
+
+@pytest.fixture(scope="module")
+def day_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bad") / "day.csv"
+    generate(path, seed=5, venues=4, rows=3000)
+    return path
+
+
+def lines_of(path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def write_lines(path, lines: list[str]):
+    path.write_text("".join(lines))
+    return path
+
+
+def assert_same(got: Snapshots, expected: Snapshots) -> None:
+    for name in Snapshots._ARRAYS:
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+def test_a_row_missing_a_middle_field_is_named_not_shifted(tmp_path, day_csv):
+    lines = lines_of(day_csv)
+    fields = lines[10].split(",")
+    del fields[10]  # flags
+    lines[10] = ",".join(fields)
+    with pytest.raises(
+        DataError,
+        match=r"bad.csv: line 11: 73 fields, the header has 74: a field "
+        r"is missing and the columns after it would shift",
+    ):
+        load_mbp(write_lines(tmp_path / "bad.csv", lines))
+
+
+def test_an_extra_field_is_named(tmp_path, day_csv):
+    lines = lines_of(day_csv)
+    lines[5] = lines[5].replace(",", ",7,", 1)
+    with pytest.raises(DataError, match=r"line 6: 75 fields, the header has 74: a field is extra"):
+        load_mbp(write_lines(tmp_path / "bad.csv", lines))
+
+
+def test_a_cut_last_row_is_named(tmp_path, day_csv):
+    text = day_csv.read_text()
+    last = text.rstrip("\n").rsplit("\n", 1)[1]
+    cut = text[: len(text) - len(last) - 1 + last.index(",", 300) + 2]  # inside a middle field
+    (tmp_path / "cut.csv").write_text(cut)
+    count = len(text.splitlines())
+    with pytest.raises(DataError, match=rf"cut.csv: line {count}: the file ends inside this line"):
+        load_mbp(tmp_path / "cut.csv")
+    (tmp_path / "cut.csv").write_text(cut + "\n")  # cut, then a line end: too few fields
+    with pytest.raises(DataError, match=rf"cut.csv: line {count}: \d+ fields, the header has 74"):
+        load_mbp(tmp_path / "cut.csv")
+
+
+def test_a_blank_line_is_named(tmp_path, day_csv):
+    lines = lines_of(day_csv)
+    lines.insert(7, "\n")
+    with pytest.raises(DataError, match=r"bad.csv: line 8: a blank line; expected a row"):
+        load_mbp(write_lines(tmp_path / "bad.csv", lines))
+
+
+def test_shuffled_rows_load_as_the_original_when_sequence_numbers_are_there(tmp_path, day_csv):
+    lines = lines_of(day_csv)
+    body = lines[1:]
+    np.random.default_rng(1).shuffle(body)
+    got = load_mbp(write_lines(tmp_path / "shuffled.csv", [lines[0], *body]), depth=10)
+    assert_same(got, load_mbp(day_csv, depth=10))
+
+
+def test_within_an_instant_sequence_decides_and_disorder_across_instants_is_counted(tmp_path):
+    from tests.mbp import at, row, write
+
+    t = at("13:40:00")
+    rows = [
+        row(t, 2, 10.02, 300) | {"sequence": 12},
+        row(t, 2, 10.01, 100) | {"sequence": 11},  # later in the file, earlier in the feed
+        row(t + 5, 2, 10.03, 200) | {"sequence": 10},  # later in time, earlier in the feed
+    ]
+    snap = load_mbp(write(tmp_path / "seq.csv", rows))
+    assert list(snap.ask_px[:, 0]) == [10.02, 10.03]  # sequence 12 is the venue's last at t
+    assert snap.quality.rows_out_of_sequence == 1 and snap.quality.messages_folded == 1
+
+
+@pytest.mark.parametrize("which", ["every row", "trade rows"])
+def test_duplicated_rows_are_dropped_and_counted(tmp_path, day_csv, which):
+    lines = lines_of(day_csv)
+    copies = [line for line in lines[1:] if which == "every row" or ",T," in line]
+    got = load_mbp(write_lines(tmp_path / "twice.csv", lines + copies), depth=10)
+    expected = load_mbp(day_csv, depth=10)
+    assert_same(got, expected)
+    assert got.quality.duplicates_dropped == len(copies) > 0
+    assert int(got.volume.sum()) == int(expected.volume.sum())
+
+
+def test_two_symbols_are_two_instruments_whatever_instrument_id_says(tmp_path, day_csv):
+    frame = pd.read_csv(day_csv, dtype=str, keep_default_na=False)
+    frame.loc[100:, "symbol"] = "MSFT"
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    message = r"line 102: symbol 'MSFT', and 'AAPL' before it: several instruments in one file"
+    with pytest.raises(DataError, match=message):
+        load_mbp(tmp_path / "two.csv")
+    frame.drop(columns="instrument_id").to_csv(tmp_path / "noid.csv", index=False)
+    with pytest.raises(DataError, match=message):
+        load_mbp(tmp_path / "noid.csv")
+
+
+def test_mixed_timestamp_forms_are_named_without_contradiction(tmp_path, day_csv):
+    frame = pd.read_csv(day_csv, dtype=str, keep_default_na=False)
+    frame.loc[3, "ts_event"] = str(pd.Timestamp(frame.loc[3, "ts_event"]).value)
+    frame.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"mixed.csv: line 5: ts_event '\d+' is integer nanoseconds"
+        r" but line 2 has an ISO-8601 timestamp \('2024-08-01T13:36:32.\d+Z'\); a "
+        r"file must write every timestamp one way",
+    ):
+        load_mbp(tmp_path / "mixed.csv")
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "Infinity"])
+def test_infinite_prices_are_refused_at_load(tmp_path, day_csv, text):
+    frame = pd.read_csv(day_csv, dtype=str, keep_default_na=False)
+    frame.loc[20, "bid_px_00"] = text
+    frame.to_csv(tmp_path / "inf.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=rf"inf.csv: line 22: bid_px_00 is '{text}'; expected a "
+        r"finite price",
+    ):
+        load_mbp(tmp_path / "inf.csv")
