@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, FileNotFoundError, ProducerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the producer stopped; the day being sent has no end record, so no "
+            "consumer will use it",
+            file=sys.stderr,
+        )
+        return 130
     print(json.dumps(asdict(summary)))
     return 0
 

@@ -114,11 +114,14 @@ def publish(
             summaries.append(summary)
         bar.close()
     except KafkaError as exc:
+        _close(producer, kafka, quietly=True)
         raise ProducerError(
             f"Kafka at {', '.join(kafka.bootstrap_servers)} failed: {exc!r}"
         ) from exc
-    finally:
-        producer.close(timeout=10)
+    except BaseException:
+        _close(producer, kafka, quietly=True)  # the first error is the one to report
+        raise
+    _close(producer, kafka, quietly=False)
     return PublishSummary(
         stream=stream,
         topic=kafka.topic,
@@ -128,6 +131,18 @@ def publish(
         stream_seconds=sum(float((d.ts[-1] - d.ts[0]) / 1e9) for d in days if len(d)),
         max_lag_s=max_lag,
     )
+
+
+def _close(producer: KafkaProducer, kafka: KafkaConfig, *, quietly: bool) -> None:
+    """Close the producer; after an error, quietly, so that its own failure (the broker gone)
+    never hides the error that ended the run."""
+    try:
+        producer.close(timeout=10)
+    except Exception as exc:
+        if not quietly:
+            raise ProducerError(
+                f"closing the producer for {', '.join(kafka.bootstrap_servers)} failed: {exc!r}"
+            ) from exc
 
 
 def _send_day(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, replace
@@ -85,7 +86,10 @@ _SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")}
-            | {"tau_s": _NUMBER_LIST | {"items": {"type": "number", "exclusiveMinimum": 0}}},
+            | {
+                "tau_s": _NUMBER_LIST | {"items": {"type": "number", "exclusiveMinimum": 0}},
+                "max_points": {"type": "integer", "minimum": 1},
+            },
         },
         "router": {
             "type": "object",
@@ -203,6 +207,8 @@ CONT_KUKANOV_GRID = {
 
 
 PENALTIES = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
+#: grid.max_points' default: a larger grid is refused before Ray starts (each point is a trial).
+MAX_GRID_POINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -369,7 +375,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         raise fail("router", f"{extra} appl(ies) to model cont_kukanov only; remove or set it")
     if "queue_power" in router_raw and router.queue_model != "prob_power":
         raise fail("router.queue_power", "applies to queue_model prob_power only")
-    grid_raw = raw.get("grid", {})
+    grid_raw = dict(raw.get("grid", {}))
     if "tau_s" in grid_raw:
         if router.model == "static":
             raise fail(
@@ -383,7 +389,19 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
                 " for a list, not both",
             )
     defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
+    max_points = grid_raw.pop("max_points", MAX_GRID_POINTS)
+    for key, values in grid_raw.items():
+        bad = [v for v in values if not math.isfinite(v)]
+        if bad:
+            raise fail(f"grid.{key}", f"{bad[0]} is not a finite number; give finite values")
     grid = GridConfig(**(defaults | {k: tuple(float(x) for x in v) for k, v in grid_raw.items()}))
+    points = math.prod(len(getattr(grid, name)) for name in grid.names)
+    if points > max_points:
+        raise fail(
+            "grid",
+            f"{points:,} grid points, more than grid.max_points ({max_points:,}): each is a Tune "
+            "trial; sweep fewer values, or raise grid.max_points if you mean it",
+        )
 
     kafka = dict(raw.get("kafka", {}))
     servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)

@@ -9,7 +9,10 @@ import argparse
 import contextlib
 import json
 import os
+import signal
+import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,10 +21,14 @@ import ray
 
 from producer.source import load_configured
 from router import Snapshots
-from router.config import Config, ConfigError, GridPoint, load_config
+from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
 from sweep.grid import SweepError, SweepInterrupted, run_grid
-from sweep.report import build_report, rank_trials, replay_day, write_outputs
+from sweep.report import DayRun, build_report, rank_trials, replay_day, strict_json, write_outputs
+
+#: How long joining an existing Ray cluster may take before the sweep gives up.
+RAY_CONNECT_TIMEOUT_S = 30.0
+_stderr_fd = 2  # main() points this at a copy of the real stderr, which --quiet silences
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,8 +96,58 @@ def load_days(config: Config, source: str) -> Loaded:
     return Loaded(*load_configured(config.data))
 
 
-def run(config: Config, args: argparse.Namespace) -> dict:
-    """The whole sweep; returns the report."""
+@dataclass(frozen=True)
+class Outcome:
+    """A finished sweep: its report, and what the output files are made of."""
+
+    report: dict
+    trials: list[dict]
+    grid: GridConfig
+    days: list[DayRun]
+
+
+def connect_ray(address: str | None, quiet: bool):
+    """``ray.init``, bounded: an address that does not answer fails in seconds, one that
+    answers but never completes the handshake within RAY_CONNECT_TIMEOUT_S (Ray itself would
+    retry for ten minutes)."""
+    if address and address != "auto" and "://" not in address:
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, ValueError) as exc:
+            raise SweepError(
+                f"no Ray cluster answers at {address} ({exc}); start one there (ray start "
+                "--head) or leave ray.address / --address unset to start a local cluster"
+            ) from None
+    watchdog = None
+    if address:
+        watchdog = threading.Timer(RAY_CONNECT_TIMEOUT_S, _give_up_on, [address])
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        return ray.init(
+            address=address,
+            log_to_driver=not quiet,
+            configure_logging=True,
+            logging_level="ERROR" if quiet else "INFO",
+        )
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _give_up_on(address: str) -> None:
+    """ray.init cannot be interrupted from another thread: say why and end the process."""
+    os.write(
+        _stderr_fd,
+        f"error: could not join the Ray cluster at {address} within "
+        f"{RAY_CONNECT_TIMEOUT_S:g} s; is a Ray head running there (ray status)?\n".encode(),
+    )
+    os._exit(1)
+
+
+def run(config: Config, args: argparse.Namespace) -> Outcome:
+    """The whole sweep, up to the report; files are written by the caller."""
     source = args.source or config.source
     grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
@@ -99,12 +156,7 @@ def run(config: Config, args: argparse.Namespace) -> dict:
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    context = ray.init(
-        address=args.address or config.ray_address,
-        log_to_driver=not args.quiet,
-        configure_logging=True,
-        logging_level="ERROR" if args.quiet else "INFO",
-    )
+    context = connect_ray(args.address or config.ray_address, args.quiet)
     timings["ray_init"] = time.perf_counter() - clock
     try:
         if context.dashboard_url:
@@ -146,16 +198,22 @@ def run(config: Config, args: argparse.Namespace) -> dict:
         trials=trials, grid=grid, days=days, router=router, source=source,
         skipped=loaded.skipped, stream=loaded.stream,
     )  # fmt: skip
+    timings["report"] = time.perf_counter() - clock
+    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    return Outcome(strict_json(report), trials, grid, days)
+
+
+def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
+    """report.json, trials.csv and, with --plot, the PNGs in --out."""
+    write_outputs(outcome.report, outcome.trials, outcome.grid, args.out)
     if args.plot:
         from sweep.plots import write_plots
 
-        runs = [(d.snapshots.window.date, d.runs, d.snapshots.window.start_ns) for d in days]
-        for path in write_plots(runs, trials, grid, args.out):
+        days = [
+            (d.snapshots.window.date, d.runs, d.snapshots.window.start_ns) for d in outcome.days
+        ]
+        for path in write_plots(days, outcome.trials, outcome.grid, args.out):
             print(f"wrote {path}", file=sys.stderr)
-    timings["report"] = time.perf_counter() - clock
-    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    write_outputs(report, trials, grid, args.out)
-    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,11 +225,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.source:
         config = replace(config, source=args.source)
+    global _stderr_fd
     err = os.fdopen(os.dup(2), "w")
+    _stderr_fd = err.fileno()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with stdout_for_json(args.quiet) as out:
-            report = run(config, args)
-            out.write(json.dumps(report, indent=2) + "\n")
+            outcome = run(config, args)
+            out.write(json.dumps(outcome.report, indent=2, allow_nan=False) + "\n")
+            out.flush()
+            try:
+                write_files(outcome, args)
+            except OSError as exc:
+                print(f"error: the report is on stdout, but writing to {args.out} failed: {exc}",
+                      file=err)  # fmt: skip
+                return 1
     except (KeyboardInterrupt, SweepInterrupted) as exc:
         detail = f" ({exc})" if str(exc) else ""
         print(f"interrupted{detail}: trials stopped, Ray shut down", file=err)
@@ -186,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         err.flush()
     return 0
+
+
+def _interrupt(signum: int, frame) -> None:
+    """SIGTERM ends the sweep as Ctrl-C does: Tune stops its trials, no best from a partial
+    grid, exit 130."""
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ older wire version, is an error naming its topic, partition and offset.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -18,12 +19,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from producer import wire
 from producer.publish import unreachable
-from router import Snapshots
-from router.config import Config, KafkaConfig
+from router import Snapshots, Window
+from router.config import Config, DataConfig, KafkaConfig
 
 
 class ConsumeError(RuntimeError):
@@ -104,6 +105,10 @@ def _end_record(value: bytes, run: str, where: str) -> dict:
             isinstance(end[k], int) for k in ("count", "prints", "day", "days")
         ):
             raise ValueError("run id, counts or day numbers inconsistent")
+        if end["count"] <= 0:
+            raise ValueError(f"{end['count']} snapshots: an empty day is never a run to use")
+        if not end["window"]["start_ns"] < end["window"]["end_ns"]:
+            raise ValueError(f"the window {end['window']} is empty")
     except (ValueError, KeyError, TypeError) as exc:
         raise ConsumeError(f"{where}: malformed end-of-stream record: {exc}") from None
     return end
@@ -144,33 +149,45 @@ class Consumed:
 
 
 def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Consumed:
-    """Every day of the topic's latest complete stream (waits up to ``timeout_s``)."""
+    """Every day of the topic's latest complete stream (waits up to ``timeout_s``; a broker
+    that stops answering is an error within that time, plus at most a few seconds)."""
     timeout_s = kafka.timeout_s if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     consumer = _connect(kafka)
+    runs = _Runs()
+
+    def left_ms() -> int:
+        return max(int((deadline - time.monotonic()) * 1000), 1)
+
     try:
         partitions = _partitions(consumer, kafka.topic, deadline)
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)  # the topic's end when we started
-        runs = _Runs()
+        ends = consumer.end_offsets(partitions, timeout_ms=left_ms())  # the end at the start
         while True:
-            batch = consumer.poll(timeout_ms=200, max_records=100_000)
+            batch = consumer.poll(timeout_ms=min(200, left_ms()), max_records=100_000)
             for records in batch.values():
                 for record in records:
                     _add(runs, record, kafka.topic)
-            if all(consumer.position(p) >= ends[p] for p in partitions):
+            if all(consumer.position(p, timeout_ms=left_ms()) >= ends[p] for p in partitions):
                 stream = runs.latest_complete()
                 if stream is not None:
                     break
-                ends = consumer.end_offsets(partitions)  # caught up: wait for a run to finish
+                ends = consumer.end_offsets(partitions, timeout_ms=left_ms())  # wait for a run
             if time.monotonic() > deadline:
-                raise ConsumeError(
-                    f"no complete run on topic {kafka.topic} within {timeout_s:g} s: "
-                    f"received {runs.describe()}"
-                )
+                raise KafkaTimeoutError("deadline")
+    except KafkaTimeoutError:
+        raise ConsumeError(
+            f"no complete run on topic {kafka.topic} at {', '.join(kafka.bootstrap_servers)} "
+            f"within {timeout_s:g} s: received {runs.describe()}"
+        ) from None
+    except KafkaError as exc:
+        raise ConsumeError(
+            f"Kafka at {', '.join(kafka.bootstrap_servers)} failed while reading topic "
+            f"{kafka.topic}: {exc!r}; received {runs.describe()}"
+        ) from None
     finally:
-        consumer.close()
+        _close_quietly(consumer)
     order = [runs.streams[stream][day] for day in sorted(runs.streams[stream])]
     try:
         days = [
@@ -182,9 +199,48 @@ def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Consumed:
     return Consumed(stream, order, days, runs.ends[order[-1]]["produced_at"])
 
 
+def _close_quietly(consumer: KafkaConsumer) -> None:
+    """Close without letting a dead broker turn the error being raised into another one."""
+    with contextlib.suppress(Exception):
+        consumer.close(timeout_ms=1000)
+
+
+def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
+    """The config's data settings that shape the arrays (window, date, depth, prices) must be
+    the ones the stream was produced with: the sweep would otherwise silently use other data."""
+    for day in consumed.days:
+        window = day.window
+        asked = Window.on(data.date or window.date, data.start, data.end)
+        found = {
+            "data.window": f"{window.start} to {window.end}",
+            "data.date": window.date,
+            "data.depth": day.depth,
+            "data.prices": day.quality.price_format,
+        }
+        wanted = {
+            "data.window": f"{data.start} to {data.end}",
+            "data.date": asked.date,
+            "data.depth": data.depth,
+            "data.prices": data.prices if data.prices != "auto" else found["data.prices"],
+        }
+        if (asked.start_ns, asked.end_ns) == (window.start_ns, window.end_ns):
+            wanted["data.window"] = found["data.window"]
+        differ = [k for k in found if found[k] != wanted[k]]
+        if differ:
+            raise ConsumeError(
+                f"topic {topic}: stream {consumed.stream} was produced with "
+                + ", ".join(f"{k} {found[k]}" for k in differ)
+                + "; the config asks for "
+                + ", ".join(f"{k} {wanted[k]}" for k in differ)
+                + ": produce the data again with this config, or make the config match"
+            )
+
+
 def consume_days(config: Config) -> Consumed:
-    """The sweep driver's entry point: consume once, report what was read on stderr."""
+    """The sweep driver's entry point: consume once, check the stream is what the config
+    describes, report what was read on stderr."""
     consumed = consume(config.kafka)
+    check_matches(config.data, consumed, config.kafka.topic)
     rows = sum(len(d) for d in consumed.days)
     print(
         f"consumed {rows} snapshots of {len(consumed.days)} day(s) from topic "

@@ -149,3 +149,28 @@ def write_outputs(report: dict, trials: list[dict], grid: GridConfig, out: Path)
         writer = csv.DictWriter(fh, fieldnames=list(ranked[0]))
         writer.writeheader()
         writer.writerows({k: _number(v) for k, v in row.items()} for row in ranked)
+
+
+def strict_json(value, key: str = ""):
+    """``value`` with every non-finite number replaced by null and a ``<key>_note`` beside it
+    saying why, so that any JSON parser reads the report (JSON has no Infinity or NaN).
+
+    The one source of an infinite figure is an objective whose unfilled shares no displayed ask
+    could price at the window's end."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out[k] = strict_json(v, k)
+            if isinstance(v, float) and not math.isfinite(v):
+                out[f"{k}_note"] = (
+                    "not finite: shares were left unfilled and no ask was displayed at the "
+                    "window's end to price them"
+                    if math.isinf(v)
+                    else "not a number"
+                )
+        return out
+    if isinstance(value, list):
+        return [strict_json(v, key) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

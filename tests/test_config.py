@@ -80,6 +80,12 @@ def test_minimal_config_takes_every_default(tmp_path):
     assert config.kafka.bootstrap_servers == ("127.0.0.1:9092",) and config.ray_address is None
 
 
+def test_grid_max_points_can_be_raised_on_purpose(tmp_path):
+    values = ", ".join(str(i) for i in range(1, 1113))
+    doc = f"data: {{path: d.csv}}\ngrid: {{max_points: 20000, lambda_over: [{values}]}}\n"
+    assert len(parse(doc, tmp_path).grid.points()) == 10_008
+
+
 def test_data_path_is_a_file_a_list_or_a_glob(tmp_path):
     one = parse("data: {path: day.dbn.zst, prices: fixed}\n", tmp_path).data
     assert one.single_file == tmp_path / "day.dbn.zst" and one.prices == "fixed"
@@ -156,6 +162,14 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         ("data: {path: [a.csv, b.csv], date: '2024-08-01'}\n", r"data.date: applies to a single"),
         ("data: {path: 'days/*.dbn', synthetic: {seed: 1}}\n", r"data.synthetic: applies to a"),
         ("data: {path: []}\n", r"data.path: \[\] is not valid under any of the given schemas"),
+        ("data: {path: d.csv}\ngrid: {lambda_over: [.nan]}\n", r"grid.lambda_over: nan is not"),
+        ("data: {path: d.csv}\ngrid: {theta_queue: [0, .inf]}\n", r"grid.theta_queue: inf is"),
+        (
+            "data: {path: d.csv}\ngrid: {lambda_over: ["
+            + ", ".join(str(i) for i in range(1, 1113))
+            + "]}\n",
+            r"grid: 10,008 grid points, more than grid.max_points \(10,000\): each is a Tune trial",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, doc, message):
