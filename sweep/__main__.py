@@ -125,7 +125,7 @@ def connect_ray(address: str | None, quiet: bool):
         watchdog.daemon = True
         watchdog.start()
     try:
-        return ray.init(
+        context = ray.init(
             address=address,
             log_to_driver=not quiet,
             configure_logging=True,
@@ -134,6 +134,8 @@ def connect_ray(address: str | None, quiet: bool):
     finally:
         if watchdog is not None:
             watchdog.cancel()
+    signal.signal(signal.SIGTERM, _interrupt)  # after ray.init, which installs its own
+    return context
 
 
 def _give_up_on(address: str) -> None:
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     global _stderr_fd
     err = os.fdopen(os.dup(2), "w")
     _stderr_fd = err.fileno()
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)  # until Ray starts; connect_ray sets it again
     try:
         with stdout_for_json(args.quiet) as out:
             outcome = run(config, args)

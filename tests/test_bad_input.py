@@ -142,3 +142,105 @@ def test_infinite_prices_are_refused_at_load(tmp_path, day_csv, text):
         r"finite price",
     ):
         load_mbp(tmp_path / "inf.csv")
+
+
+# --------------------------------------------------------------------------- the sweep's CLI
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def sweep_process(config, out, *flags, **popen):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "sweep", str(config), "--out", str(out), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        **popen,
+    )
+
+
+def small_config(tmp_path, day_csv, extra: str = ""):
+    (tmp_path / "c.yaml").write_text(f"data: {{path: {day_csv}}}\n" + extra)
+    return tmp_path / "c.yaml"
+
+
+def test_an_unreachable_ray_address_fails_fast_naming_it(tmp_path, day_csv):
+    import time
+
+    start = time.monotonic()
+    process = sweep_process(
+        small_config(tmp_path, day_csv), tmp_path / "out", "--address", "127.0.0.1:6390", "--quiet"
+    )
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and out == ""
+    assert "no Ray cluster answers at 127.0.0.1:6390" in err and "ray start --head" in err
+    assert time.monotonic() - start < 30
+
+
+def test_a_huge_grid_is_refused_before_ray_starts(tmp_path, day_csv):
+    values = ", ".join(str(v) for v in range(1, 101))
+    grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}], theta_queue: [{values}]}}\n"
+    process = sweep_process(small_config(tmp_path, day_csv, grid), tmp_path / "out")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and out == ""
+    assert "grid: 1,000,000 grid points, more than grid.max_points (10,000)" in err
+
+
+def test_no_ask_at_the_end_gives_strict_json_with_a_reason(tmp_path):
+    import json
+
+    from tests.mbp import at, row, write
+    from tests.sweep_cli import run_sweep
+
+    rows = [row(at("13:36:32"), 2, 10.00, 300), row(at("13:40:00"), 2, 10.01, 0)]
+    write(tmp_path / "d.csv", rows)  # 300 shares shown, then no ask: 5,000 cannot all fill
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: d.csv}\ngrid: {lambda_over: [0.1], lambda_under: [0.1], theta_queue: [0.1]}\n"
+    )
+    done = run_sweep(tmp_path / "c.yaml", tmp_path / "out")
+    assert "Infinity" not in done.stdout and "NaN" not in done.stdout
+    report = json.loads(done.stdout)
+    assert report["trials"]["best_objective"] is None
+    assert "no ask was displayed at the window's end" in report["trials"]["best_objective_note"]
+    assert report["days"][0]["objective"] is None and report["optimized"]["unfilled_shares"] == 4700
+
+
+def test_a_report_that_cannot_be_written_still_goes_to_stdout(tmp_path, day_csv):
+    import json
+
+    (tmp_path / "out" / "report.json").mkdir(parents=True)  # a folder where the file goes
+    grid = "grid: {lambda_over: [0.1], lambda_under: [0.1], theta_queue: [0.1]}\n"
+    process = sweep_process(small_config(tmp_path, day_csv, grid), tmp_path / "out", "--quiet")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert json.loads(out)["trials"]["count"] == 1  # the finished sweep is not thrown away
+    assert f"the report is on stdout, but writing to {tmp_path / 'out'} failed" in err
+
+
+def test_sigterm_ends_the_sweep_like_ctrl_c(tmp_path, day_csv):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    values = ", ".join(str(v / 100) for v in range(1, 41))
+    grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}]}}\n"  # 4,800 trials
+    process = sweep_process(
+        small_config(tmp_path, day_csv, grid),
+        tmp_path / "out",
+        env=os.environ | {"RAY_ADDRESS": ""},
+    )
+    seen, deadline = "", time.monotonic() + 120
+    while "TERMINATED" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.readline()  # the first trials have finished
+    assert "TERMINATED" in seen, seen[-2000:]
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-3000:]
+    assert out == "" and "interrupted (sweep stopped early:" in err
+    assert not (tmp_path / "out" / "report.json").exists()
+    leftover = subprocess.run(["pgrep", "-f", f"raylet.*{tmp_path.name}"], capture_output=True)
+    assert leftover.stdout == b""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from kafka import KafkaProducer
 
 from producer import wire
 from producer.publish import ProducerError, publish
 from producer.synthetic import generate
 from router import Snapshots, load_mbp
-from router.config import KafkaConfig
+from router.config import KafkaConfig, parse_config
 from sweep.kafka_source import ConsumeError, consume
 from tests.kafka_broker import SERVERS, fresh_topic, require_broker
 
@@ -226,9 +228,14 @@ def test_a_stream_cut_after_its_first_day_is_never_used(two_days, day):
     for payload in payloads.prints:
         producer.send(kafka.topic, value=payload, headers=wire.headers("print", "d1"))
     eos = wire.end_of_stream(
-        stream="cut", run="d1", day=0, days=2, snapshots=two_days[0], payloads=payloads,
+        stream="cut",
+        run="d1",
+        day=0,
+        days=2,
+        snapshots=two_days[0],
+        payloads=payloads,
         produced_at="2026-01-01T00:00:00+00:00",
-    )  # fmt: skip
+    )
     producer.send(kafka.topic, value=eos, headers=wire.headers("eos", "d1"), partition=0)
     producer.flush()
     producer.close()
@@ -269,3 +276,123 @@ def test_two_day_sweep_from_kafka_reports_each_day(tmp_path, two_days):
     check_days_table(report, ["2024-08-01", "2024-08-02"])
     stream = report["data"]["stream"]
     assert stream["id"] == summary.stream and stream["runs"] == [d.run for d in summary.days]
+
+
+def test_an_empty_end_record_is_refused(day):
+    kafka = fresh_topic()
+    producer = raw_producer()
+    payloads = wire.encode(day)
+    empty = wire.Payloads([], [])
+    eos = wire.end_of_stream(
+        stream="s0",
+        run="r0",
+        day=0,
+        days=1,
+        snapshots=day,
+        payloads=empty,
+        produced_at="2026-01-01T00:00:00+00:00",
+    )
+    producer.send(kafka.topic, value=payloads.snapshots[0], headers=wire.headers("snapshot", "r1"))
+    producer.send(kafka.topic, value=eos, headers=wire.headers("eos", "r0"), partition=0)
+    producer.flush()
+    producer.close()
+    with pytest.raises(
+        ConsumeError, match=r"offset 1: malformed end-of-stream record: 0 snapshots"
+    ):
+        consume(kafka, timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            "{path: x.csv, depth: 10}",
+            r"produced with data.depth 1; the config asks for data.depth 10",
+        ),
+        (
+            "{path: x.csv, window: {start: '13:40:00', end: '13:45:14'}}",
+            r"produced with data.window 13:36:32 to 13:45:14; the config asks for data.window "
+            r"13:40:00 to 13:45:14",
+        ),
+        ("{path: x.csv, prices: fixed}", r"produced with data.prices decimal; the config asks"),
+        ("{path: x.csv, date: '2024-08-02'}", r"produced with data.date 2024-08-01; the config"),
+    ],
+)
+def test_a_stream_made_with_other_data_settings_is_refused(day, data, message):
+    from sweep.kafka_source import consume_days
+
+    kafka = fresh_topic()
+    publish(day, kafka, pace=0, progress=False)
+    config = parse_config(
+        {
+            "data": yaml.safe_load(data),
+            "kafka": {"bootstrap_servers": list(SERVERS), "topic": kafka.topic, "timeout_s": 20},
+        },
+        Path("."),
+    )
+    with pytest.raises(ConsumeError, match=rf"topic {kafka.topic}: stream \w+ was {message}"):
+        consume_days(config)
+
+
+def test_the_deadline_holds_when_the_broker_dies_mid_consume(tmp_path, day):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.kafka_broker import SecondBroker
+
+    with SecondBroker(tmp_path / "broker") as broker:
+        kafka = KafkaConfig(bootstrap_servers=broker.servers, topic="dies", timeout_s=6)
+        producer = KafkaProducer(bootstrap_servers=list(broker.servers))
+        for payload in wire.encode(day).snapshots[:20]:  # a run still being produced
+            producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
+        producer.flush()
+        producer.close()
+        with ThreadPoolExecutor(1) as pool:
+            start = time.monotonic()
+            waiting = pool.submit(consume, kafka)
+            time.sleep(2.0)
+            assert not waiting.done()
+            broker.kill()
+            with pytest.raises(ConsumeError) as info:
+                waiting.result(timeout=30)
+            took = time.monotonic() - start
+    assert took < kafka.timeout_s + 4, took
+    assert broker.servers[0] in str(info.value) and "topic dies" in str(info.value)
+
+
+def test_closing_after_an_error_never_hides_it():
+    from producer.publish import _close
+
+    class Broken:
+        def close(self, timeout):
+            raise OSError("broker gone")
+
+    _close(Broken(), fresh_topic(), quietly=True)  # the error being raised stays the one seen
+    with pytest.raises(ProducerError, match=r"closing the producer for 127.0.0.1:\d+ failed"):
+        _close(Broken(), fresh_topic(), quietly=False)
+
+
+def test_producer_ctrl_c_exits_130_with_one_line(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    generate(tmp_path / "day.csv", seed=5, venues=4, rows=4000)
+    kafka = fresh_topic()
+    (tmp_path / "c.yaml").write_text(
+        f"data: {{path: day.csv}}\nkafka: {{bootstrap_servers: '{SERVERS[0]}', "
+        f"topic: {kafka.topic}, pace: 1}}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "producer", str(tmp_path / "c.yaml"), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(5)  # loading done, sending at real-time pace
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and out == ""
+    assert err.strip().splitlines() == [
+        "interrupted: the producer stopped; the day being sent has no end record, so no "
+        "consumer will use it"
+    ]
