@@ -80,7 +80,7 @@ class Loaded:
     stream: dict | None = None  # Kafka: the stream id, its runs and when it was produced
 
 
-def load_days(config: Config, source: str) -> Loaded:
+def load_sweep_days(config: Config, source: str) -> Loaded:
     """The snapshot arrays of every day, built once by the driver: from Kafka (consume once)
     or from the files."""
     if source == "kafka":
@@ -154,7 +154,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
     grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    loaded = load_days(config, source)
+    loaded = load_sweep_days(config, source)
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
