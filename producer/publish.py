@@ -100,17 +100,17 @@ def publish(
             run = uuid.uuid4().hex
             payloads = wire.encode(day)
             max_lag = max(max_lag, _send_day(producer, kafka, run, day, payloads, pace, bar))
+            checksum = payloads.checksum()
             eos = wire.end_of_stream(
                 stream=stream, run=run, day=number, days=len(days), snapshots=day,
-                payloads=payloads, produced_at=datetime.now(UTC).isoformat(),
+                payloads=payloads, sha256=checksum, produced_at=datetime.now(UTC).isoformat(),
             )  # fmt: skip
             producer.send(
                 kafka.topic, value=eos, key=b"eos", headers=wire.headers("eos", run), partition=0
             ).get(timeout=60)
             summary = DaySummary(
-                day.window.date, run, len(payloads.snapshots), len(payloads.prints),
-                payloads.checksum(),
-            )  # fmt: skip
+                day.window.date, run, len(payloads.snapshots), len(payloads.prints), checksum
+            )
             summaries.append(summary)
         bar.close()
     except KafkaError as exc:

@@ -115,7 +115,7 @@ def checksum(payloads: Iterable[bytes]) -> str:
 
 def end_of_stream(
     *, stream: str, run: str, day: int, days: int, snapshots: Snapshots, payloads: Payloads,
-    produced_at: str,
+    sha256: str, produced_at: str,
 ) -> bytes:  # fmt: skip
     return json.dumps(
         {
@@ -126,7 +126,7 @@ def end_of_stream(
             "days": days,
             "count": len(payloads.snapshots),
             "prints": len(payloads.prints),
-            "sha256": payloads.checksum(),
+            "sha256": sha256,
             "depth": snapshots.depth,
             "window": asdict(snapshots.window),
             "quality": asdict(snapshots.quality),

@@ -26,8 +26,7 @@ REQUIRED = ["ts_recv", "ts_event", "publisher_id", "action", "side", "price", "s
 def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[Messages, str, str]:
     """The file's messages, its schema and the price format read."""
     where = Where(path, "line")
-    buffered = io.BufferedReader(stream, buffer_size=1 << 20) if not _buffered(stream) else stream
-    header_line = buffered.readline().decode("utf-8-sig", errors="replace")
+    header_line = stream.readline().decode("utf-8-sig", errors="replace")
     header = next(csv.reader([header_line]), [])
     needed = REQUIRED + [c for n in range(depth) for c in level_columns(n).values()]
     missing = [c for c in needed if c not in header]
@@ -38,15 +37,18 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
             f"{path}: missing column(s) {', '.join(missing)}; expected Databento MBP-1, MBP-10,"
             " TBBO or CMBP-1 CSV" + (hint if levels and levels < depth else "")
         )
-    optional = [c for c in ("instrument_id", "rtype", "sequence", "symbol") if c in header]
-    body = buffered.read()
+    optional = [c for c in ("instrument_id", "rtype", "sequence", "flags", "symbol") if c in header]
+    body = stream.read()
     if not body.strip():
         raise DataError(f"{path}: no data rows after the header")
     check_fields(body, len(header), where)
-    frame = pd.read_csv(
-        io.BytesIO(body), header=None, names=header, usecols=needed + optional, dtype=str,
-        keep_default_na=False, skip_blank_lines=False,
-    )  # fmt: skip
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(body), header=None, names=header, usecols=needed + optional, dtype=str,
+            keep_default_na=False, skip_blank_lines=False,
+        )  # fmt: skip
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: not readable as CSV ({exc})") from None
     del body
     lines = np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
     schema = _schema(frame, header, depth, where, lines)
@@ -55,9 +57,9 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
     ]
     px, price_format = read_prices({c: frame[c] for c in price_columns}, lines, prices, where)
     _one_symbol(frame, where, lines)
-    numbered = [c for c in ("publisher_id", "instrument_id", "rtype", "sequence") if c in frame]
-    integers = {c: _whole(frame[c], c, lines, where) for c in numbered}
-    action = _letters(frame["action"])
+    numbered = ["publisher_id", "instrument_id", "rtype", "sequence", "flags"]
+    integers = {c: _whole(frame[c], c, lines, where) for c in numbered if c in frame}
+    action = _letters(frame["action"], "action", lines, where)
     size = _whole(frame["size"], "size", lines, where, blank_ok=action != ord("T"))
     publisher = integers["publisher_id"]
     if schema == "cmbp-1":
@@ -79,18 +81,15 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
         publisher_id=publisher,
         instrument_id=integers.get("instrument_id"),
         sequence=integers.get("sequence"),
+        flags=integers.get("flags"),
         action=action,
-        side=_letters(frame["side"]),
+        side=_letters(frame["side"], "side", lines, where),
         price=px["price"],
         size=size,
         number=lines,
         **book,
     )
     return messages, schema, price_format
-
-
-def _buffered(stream: BinaryIO) -> bool:
-    return isinstance(stream, io.BufferedReader)
 
 
 _BLOCK = 1 << 24  # bytes of lines counted at once
@@ -175,9 +174,13 @@ def _schema(
     return schema
 
 
-def _letters(text: pd.Series) -> np.ndarray:
-    """One-letter codes as ASCII bytes: the first character of each value (blank: 0, anything
-    beyond ASCII: ``?``)."""
+def _letters(text: pd.Series, name: str, lines: np.ndarray, where: Where) -> np.ndarray:
+    """One-letter codes (Databento's action and side) as ASCII bytes; blank is 0, anything
+    longer than one character is an error naming its line."""
+    long = (text.str.len() > 1).to_numpy()
+    if long.any():
+        i = int(np.flatnonzero(long)[0])
+        raise where.error(int(lines[i]), f"{name} is {text.iloc[i]!r}; expected one letter")
     codes = text.to_numpy(dtype="U1").view(np.uint32)
     return np.where(codes < 128, codes, ord("?")).astype(np.uint8)
 
@@ -201,7 +204,11 @@ def timestamps(raw: pd.Series, name: str, lines: np.ndarray, where: Where) -> np
     text = raw.str.strip()
     digits = text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
     if digits.all():
-        return text.astype("int64").to_numpy()
+        values = pd.to_numeric(text).to_numpy()
+        if values.dtype != np.int64:  # beyond 2^63: not a time this century
+            i = int(np.argmax(values))
+            raise where.error(int(lines[i]), f"{name} {text.iloc[i]!r} is out of range")
+        return values
     if digits.any():
         number, stamp = int(np.flatnonzero(digits)[0]), int(np.flatnonzero(~digits)[0])
         raise where.error(

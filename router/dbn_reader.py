@@ -16,7 +16,7 @@ import numpy as np
 
 from router.marketdata import DataError
 from router.messages import Messages, Where
-from router.prices import FIXED_SCALE, UNDEF_PRICE
+from router.prices import fixed_to_dollars
 from router.schemas import (
     CONSOLIDATED,
     RTYPES,
@@ -48,7 +48,7 @@ def levels_of(schema: str) -> int:
     return 10 if schema == "mbp-10" else 1
 
 
-def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[Messages]]:
+def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[RecordChunk]]:
     """The file's schema and an iterator over its records, in chunks."""
     prefix = stream.read(_PREFIX)
     length = int.from_bytes(prefix[4:8], "little") if len(prefix) == _PREFIX else 0
@@ -71,9 +71,50 @@ def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[
     return schema, _chunks(Where(path, "record"), stream, dtype, schema, depth)
 
 
+class RecordChunk:
+    """A chunk of raw records: its timestamps and instruments are read in place, and only the
+    records a caller selects (those inside the window) are converted into Messages."""
+
+    def __init__(self, records: np.ndarray, schema: str, depth: int, first: int) -> None:
+        self.records, self.schema, self.depth, self.first = records, schema, depth, first
+        self.ts_event = records["ts_event"].astype(np.int64)
+        self.instrument_id = records["instrument_id"]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def select(self, keep: np.ndarray) -> Messages:
+        """The selected records as Messages (instrument ids, already checked, left out)."""
+        chosen = np.flatnonzero(keep)
+        records = self.records[chosen]
+        book = {}
+        for side in ("bid", "ask"):
+            names = [f"{side}_{{}}_{n:02d}" for n in range(self.depth)]
+            px = [fixed_to_dollars(records[n.format("px")]) for n in names]
+            book[f"{side}_px"] = np.column_stack(px)
+            book[f"{side}_sz"] = np.column_stack([records[n.format("sz")] for n in names])
+        publisher = records["publisher_id"].copy()
+        if self.schema == "cmbp-1":
+            publisher[:] = CONSOLIDATED
+        return Messages(
+            ts_event=self.ts_event[chosen],
+            ts_recv=records["ts_recv"].astype(np.int64),
+            publisher_id=publisher,
+            instrument_id=None,
+            sequence=None if self.schema == "cmbp-1" else records["sequence"].copy(),
+            flags=records["flags"].copy(),
+            action=records["action"].view(np.uint8).copy(),
+            side=records["side"].view(np.uint8).copy(),
+            price=fixed_to_dollars(records["price"]),
+            size=records["size"].copy(),
+            number=self.first + 1 + chosen,
+            **book,
+        )
+
+
 def _chunks(
     where: Where, stream: BinaryIO, dtype: np.dtype, schema: str, depth: int
-) -> Iterator[Messages]:
+) -> Iterator[RecordChunk]:
     size, done = dtype.itemsize, 0
     while data := stream.read(CHUNK_RECORDS * size):
         whole = len(data) // size
@@ -85,7 +126,7 @@ def _chunks(
             )
         records = np.frombuffer(data, dtype=dtype)
         _check_layout(where, records, size, schema, done)
-        yield _messages(records, schema, depth, done)
+        yield RecordChunk(records, schema, depth, done)
         done += whole
 
 
@@ -105,32 +146,3 @@ def _check_layout(where: Where, records: np.ndarray, size: int, schema: str, don
             f"{reason} in a {schema} file; expected only {schema} records of {size} bytes "
             "(files mixing record types, such as live captures, are not read)",
         )
-
-
-def _dollars(fixed: np.ndarray) -> np.ndarray:
-    """Fixed-point prices (1e-9 units) in dollars; the undefined price is NaN."""
-    return np.where(fixed == UNDEF_PRICE, np.nan, fixed / FIXED_SCALE)
-
-
-def _messages(records: np.ndarray, schema: str, depth: int, done: int) -> Messages:
-    book = {}
-    for side in ("bid", "ask"):
-        names = [f"{side}_{{}}_{n:02d}" for n in range(depth)]
-        book[f"{side}_px"] = np.column_stack([_dollars(records[n.format("px")]) for n in names])
-        book[f"{side}_sz"] = np.column_stack([records[n.format("sz")] for n in names])
-    publisher = records["publisher_id"].copy()
-    if schema == "cmbp-1":
-        publisher[:] = CONSOLIDATED
-    return Messages(
-        ts_event=records["ts_event"].astype(np.int64),
-        ts_recv=records["ts_recv"].astype(np.int64),
-        publisher_id=publisher,
-        instrument_id=records["instrument_id"].copy(),
-        sequence=None if schema == "cmbp-1" else records["sequence"].copy(),
-        action=records["action"].view(np.uint8).copy(),
-        side=records["side"].view(np.uint8).copy(),
-        price=_dollars(records["price"]),
-        size=records["size"].copy(),
-        number=np.arange(done + 1, done + len(records) + 1, dtype=np.int64),
-        **book,
-    )

@@ -32,7 +32,7 @@ class _ZstdReader(io.RawIOBase):
         self._raw, self._path = raw, path
         self._frame = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = False  # input fed to the current frame, its end not reached yet
-        self._out, self._at = b"", 0
+        self._out, self._at = memoryview(b""), 0
 
     def readable(self) -> bool:
         return True
@@ -47,7 +47,7 @@ class _ZstdReader(io.RawIOBase):
                         "(an interrupted download?); download it again"
                     )
                 return 0
-            self._out, self._at = self._decompress(compressed), 0
+            self._out, self._at = memoryview(self._decompress(compressed)), 0
         n = min(len(buffer), len(self._out) - self._at)
         buffer[:n] = self._out[self._at : self._at + n]
         self._at += n

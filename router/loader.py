@@ -67,12 +67,13 @@ def load_mbp(
 
 
 def _in_window(
-    where: Where, chunks: Iterable[Messages], start: str, end: str, date: str | None
+    where: Where, chunks: Iterable, start: str, end: str, date: str | None
 ) -> tuple[Messages, Window, dict[str, int]]:
     """The messages inside the window, checked chunk by chunk (one instrument, sensible
-    values), and how many fell before and after it."""
+    values), and how many fell before and after it. A chunk has ``ts_event``,
+    ``instrument_id`` (or None) and ``select(mask) -> Messages``."""
     path = where.path
-    window, days, instrument = None, set(), None
+    window, days, instrument = None, [], None
     kept: list[Messages] = []
     read = before = after = 0
     for chunk in chunks:
@@ -82,22 +83,22 @@ def _in_window(
             first = date or _date_of(int(chunk.ts_event[0]))
             window = Window.on(first, start, end)
         ts = chunk.ts_event
-        days.update(np.unique(ts // NS_PER_DAY).tolist())
+        days += [int(ts.min()) // NS_PER_DAY, int(ts.max()) // NS_PER_DAY]
         read += len(ts)
         before += int((ts < window.start_ns).sum())
         after += int((ts >= window.end_ns).sum())
-        instrument = _one_instrument(chunk, where, instrument)
+        instrument = _one_instrument(chunk.instrument_id, where, instrument)
         inside = chunk.select((ts >= window.start_ns) & (ts < window.end_ns))
         del chunk, ts
         check(inside, where)
         kept.append(inside)
     if window is None:
         raise DataError(f"{path}: no records in the file")
-    if date is None and len(days) > 1:
+    if date is None and min(days) != max(days):
         first, last = (_date_of(d * NS_PER_DAY) for d in (min(days), max(days)))
         raise DataError(
-            f"{path}: rows span dates {first} to {last}; pass date='YYYY-MM-DD' "
-            "(config key data.date) to pick the trading date"
+            f"{path}: rows span dates {first} to {last}; one trading day per file: pick the "
+            "date with data.date (a single file), or split the file by date"
         )
     messages = Messages.concat(kept)
     if not len(messages):
@@ -114,20 +115,18 @@ def _date_of(ts_ns: int) -> str:
     return pd.Timestamp(ts_ns, tz="UTC").strftime("%Y-%m-%d")
 
 
-def _one_instrument(messages: Messages, where: Where, seen: int | None) -> int | None:
+def _one_instrument(ids: np.ndarray | None, where: Where, seen: int | None) -> int | None:
     """The file's one instrument id (``seen``: the one earlier chunks had), or an error naming
-    the ids found; the column is dropped once checked."""
-    ids = messages.instrument_id
-    messages.instrument_id = None
+    the ids found."""
     if ids is None or not len(ids):
         return seen
-    found = np.unique(ids) if seen is None else np.unique(np.r_[seen, ids])
-    if len(found) > 1:
-        listed = ", ".join(str(i) for i in found[:5])
+    first = int(ids[0]) if seen is None else seen
+    if (ids != first).any():
+        listed = ", ".join(str(i) for i in np.unique(np.r_[first, ids])[:5])
         raise DataError(
             f"{where.path}: several instruments ({listed}); load one instrument per file"
         )
-    return int(found[0])
+    return first
 
 
 def expand_paths(patterns: Sequence[str | Path]) -> list[Path]:

@@ -23,6 +23,7 @@ from router.marketdata import (
 )
 
 TRADE = ord("T")
+F_LAST = 128  # Databento: the last record of an event (the book after it is complete)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Messages:
     publisher_id: np.ndarray
     instrument_id: np.ndarray | None  # None: the file has no instrument_id column
     sequence: np.ndarray | None  # the venue feed's sequence number; None: not in the file
+    flags: np.ndarray | None  # Databento's flags (F_LAST: an event's last record); None: absent
     action: np.ndarray  # uint8 ASCII
     side: np.ndarray  # uint8 ASCII
     price: np.ndarray
@@ -140,11 +142,12 @@ _CONTENT = ("ts_recv", "action", "side", "price", "size", "bid_px", "ask_px", "b
 
 
 def _drop_duplicates(
-    messages: Messages, sequence: np.ndarray, order: np.ndarray
+    messages: Messages, sequence: np.ndarray, flags: np.ndarray | None, order: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    """``order`` without exact repeats: messages with the ts_event, venue, sequence number and
-    content of an earlier one (a file concatenated twice, a feed replayed). Only messages sharing
-    (ts_event, venue, sequence) with another are compared, so clean files cost one pass."""
+    """``order`` without exact repeats: messages with the ts_event, venue, sequence number,
+    flags and content of an earlier one (a file concatenated twice, a feed replayed). Only
+    messages sharing (ts_event, venue, sequence) with another are compared, so clean files cost
+    one pass."""
     ts, venue, seq = messages.ts_event[order], messages.publisher_id[order], sequence[order]
     same = (ts[1:] == ts[:-1]) & (venue[1:] == venue[:-1]) & (seq[1:] == seq[:-1])
     if not same.any():
@@ -153,6 +156,8 @@ def _drop_duplicates(
     candidates = order[grouped]  # in sorted order: file order within a key
     columns = [messages.ts_event, messages.publisher_id, sequence]
     columns += [getattr(messages, name) for name in _CONTENT]
+    if flags is not None:
+        columns.append(flags)
     content = np.column_stack(
         [_as_int64(column[candidates]).reshape(len(candidates), -1) for column in columns]
     )
@@ -188,13 +193,19 @@ def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     count = len(messages)
     _release(messages, "number")  # checked already; nothing below names a message
     sequence = _release(messages, "sequence")
-    keys = (messages.publisher_id, messages.ts_event)
-    order = np.lexsort(keys if sequence is None else (sequence, *keys))  # stable: file order
+    flags = _release(messages, "flags")
+    keys = [messages.publisher_id, messages.ts_event]
+    if sequence is not None:
+        keys.insert(0, sequence)
+    if flags is not None:  # within one event, its last record last, whatever the file order
+        keys.insert(0, (flags & F_LAST) != 0)
+    order = np.lexsort(keys)  # stable: file order on ties
     duplicates = out_of_sequence = 0
     if sequence is not None:
-        order, duplicates = _drop_duplicates(messages, sequence, order)
+        order, duplicates = _drop_duplicates(messages, sequence, flags, order)
         out_of_sequence = _out_of_sequence(messages.publisher_id[order], sequence[order])
         del sequence
+    del flags
     kept = len(order)
     ts = _release(messages, "ts_event")[order]
     publisher = _release(messages, "publisher_id")[order]

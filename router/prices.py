@@ -15,6 +15,7 @@ Databento's undefined price (``9223372036854775807``, i64::MAX) is an empty leve
 
 from __future__ import annotations
 
+import databento_dbn
 import numpy as np
 import pandas as pd
 
@@ -22,8 +23,8 @@ from router.marketdata import DataError
 from router.messages import Where
 
 PRICE_FORMATS = ("auto", "decimal", "fixed")
-UNDEF_PRICE = 2**63 - 1  # Databento's undefined price, i64::MAX
-FIXED_SCALE = 1_000_000_000  # fixed-point units per dollar
+UNDEF_PRICE = databento_dbn.UNDEF_PRICE  # i64::MAX: an empty level
+FIXED_SCALE = databento_dbn.FIXED_PRICE_SCALE  # fixed-point units per dollar (1e9)
 IMPLAUSIBLE = 1e7  # dollars: no instrument we read trades this high; fixed-point starts here
 _EXACT = 2**53  # whole numbers below this parse exactly as float64
 
@@ -70,9 +71,9 @@ def _decide(columns: dict[str, pd.Series], numbers: dict[str, np.ndarray], where
         not whole.all() or any(s.str.contains(r"[.eE]", regex=True).any() for s in columns.values())
     ):
         return "decimal"
-    small = values[~big]
+    small = values[~big]  # prices below 1e7
     example = (
-        f"prices from {small.min():g} to {values.max():g}"
+        f"prices from {values.min():g} to {values.max():g}"
         if big.any()
         else f"every price a whole number below {IMPLAUSIBLE:g} (e.g. {small[0]:g})"
     )
@@ -104,7 +105,8 @@ def _fixed(
     explicit: bool,
 ) -> np.ndarray:  # fmt: skip
     undefined = values >= UNDEF_PRICE
-    bad = ~undefined & ((values != np.floor(values)) | (np.abs(values) >= _EXACT))
+    bad = np.isfinite(values) & ~undefined
+    bad &= (values != np.floor(values)) | (np.abs(values) >= _EXACT)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise where.error(
@@ -113,4 +115,10 @@ def _fixed(
             " (1e-9 dollars) below 2^53 "
             + ("(data.prices: fixed; use decimal or auto for dollar prices)" if explicit else ""),
         )
-    return np.where(undefined, np.nan, values / FIXED_SCALE)
+    return fixed_to_dollars(values)
+
+
+def fixed_to_dollars(fixed: np.ndarray) -> np.ndarray:
+    """Fixed-point prices (integers, or whole floats below 2^53) in dollars; Databento's
+    undefined price is NaN (an empty level)."""
+    return np.where(fixed >= UNDEF_PRICE, np.nan, fixed / FIXED_SCALE)

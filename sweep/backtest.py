@@ -30,6 +30,10 @@ class Day:
 
     @classmethod
     def of(cls, snapshots: Snapshots, fees: VenueFees) -> Day:
+        """The day with its derived trade columns computed once, so that they travel with it
+        through the object store instead of being rebuilt by every trial."""
+        for derived in ("volume", "low_trade_px", "low_trade_sz"):
+            getattr(snapshots, derived)
         return cls(snapshots, closing_price(Timeline.of(snapshots, fees)))
 
 

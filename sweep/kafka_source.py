@@ -23,8 +23,9 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from producer import wire
 from producer.publish import unreachable
-from router import Snapshots, Window
+from router import DataQuality, Snapshots, Window
 from router.config import Config, DataConfig, KafkaConfig
+from router.marketdata import MAX_DEPTH
 
 
 class ConsumeError(RuntimeError):
@@ -41,6 +42,7 @@ class _Runs:
     ends: dict[str, dict] = field(default_factory=dict)
     streams: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
     records: int = 0
+    older: list[str] = field(default_factory=list)  # where records of older versions were
 
     def complete(self, stream: str) -> bool:
         days = self.streams[stream]
@@ -65,8 +67,16 @@ class _Runs:
             for k, v in self.snapshots.items()
         ]
         ends = [f"{r} (day {e['day'] + 1} of {e['days']})" for r, e in self.ends.items()]
-        return f"{self.records} records ({'; '.join(parts) or 'none'}); end records for runs " + (
-            ", ".join(ends) or "none"
+        older = (
+            f"; {len(self.older)} records of an older wire version skipped (the first at "
+            f"{self.older[0]}): produce the data again with this version"
+            if self.older
+            else ""
+        )
+        return (
+            f"{self.records} records ({'; '.join(parts) or 'none'}); end records for runs "
+            + (", ".join(ends) or "none")
+            + older
         )
 
 
@@ -78,6 +88,9 @@ def _add(runs: _Runs, record, topic: str) -> None:
         raise ConsumeError(f"{where}: not a sor-sweep record (no sor.type/sor.run headers)")
     run = run.decode()
     runs.records += 1
+    if header.get("sor.v") != b"%d" % wire.VERSION:  # an older producer's run: never used
+        runs.older.append(f"partition {record.partition} offset {record.offset}")
+        return
     if kind in (b"snapshot", b"print"):
         problem = wire.check_payload(kind, record.value)
         if problem:
@@ -91,24 +104,30 @@ def _add(runs: _Runs, record, topic: str) -> None:
         raise ConsumeError(f"{where}: unknown record type {kind!r}")
 
 
+_END_KEYS = {
+    "version", "stream", "run", "day", "days", "count", "prints", "sha256", "depth", "window",
+    "quality", "produced_at",
+}  # fmt: skip
+
+
 def _end_record(value: bytes, run: str, where: str) -> dict:
+    """The end record's JSON, every field checked: what decoding relies on is never assumed."""
     try:
         end = json.loads(value)
-        if not isinstance(end, dict):
-            raise ValueError("not a JSON object")
-        if end.get("version") != wire.VERSION:
-            raise ValueError(
-                f"wire version {end.get('version', 2)}, expected {wire.VERSION}: produced by an "
-                "older sor-sweep; produce the data again with this version"
-            )
-        if end["run"] != run or not all(
-            isinstance(end[k], int) for k in ("count", "prints", "day", "days")
-        ):
-            raise ValueError("run id, counts or day numbers inconsistent")
+        if not isinstance(end, dict) or set(end) != _END_KEYS:
+            raise ValueError(f"expected the keys {sorted(_END_KEYS)}")
+        if end["run"] != run or not isinstance(end["stream"], str):
+            raise ValueError("run or stream id inconsistent")
+        if not all(isinstance(end[k], int) for k in ("count", "prints", "day", "days", "depth")):
+            raise ValueError("counts, day numbers and depth must be whole numbers")
+        if not (0 <= end["day"] < end["days"] and 1 <= end["depth"] <= MAX_DEPTH):
+            raise ValueError(f"day {end['day']} of {end['days']}, depth {end['depth']}")
         if end["count"] <= 0:
             raise ValueError(f"{end['count']} snapshots: an empty day is never a run to use")
-        if not end["window"]["start_ns"] < end["window"]["end_ns"]:
+        window = Window(**end["window"])
+        if not window.start_ns < window.end_ns:
             raise ValueError(f"the window {end['window']} is empty")
+        DataQuality(**end["quality"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ConsumeError(f"{where}: malformed end-of-stream record: {exc}") from None
     return end
@@ -194,7 +213,7 @@ def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Consumed:
             wire.decode(wire.Payloads(runs.snapshots[r], runs.prints[r]), runs.ends[r])
             for r in order
         ]
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ConsumeError(f"topic {kafka.topic}: {exc}") from None
     return Consumed(stream, order, days, runs.ends[order[-1]]["produced_at"])
 
@@ -221,7 +240,11 @@ def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
             "data.window": f"{data.start} to {data.end}",
             "data.date": asked.date,
             "data.depth": data.depth,
-            "data.prices": data.prices if data.prices != "auto" else found["data.prices"],
+            "data.prices": (
+                data.prices
+                if data.prices != "auto" and day.quality.source_format.startswith("csv")
+                else found["data.prices"]  # auto, or DBN (always fixed-point): nothing to match
+            ),
         }
         if (asked.start_ns, asked.end_ns) == (window.start_ns, window.end_ns):
             wanted["data.window"] = found["data.window"]

@@ -3,6 +3,8 @@ trade aggressor sides kept; prices never silently 1e9 off; bad files named with 
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -275,3 +277,34 @@ def test_bad_day_sets_are_named(tmp_path):
         load_days([first, empty])
     days, skipped = load_days([first, empty], skip_empty=True)
     assert len(days) == 1 and skipped == [f"2024-08-05 ({empty})"]
+
+
+def test_a_blank_price_in_a_fixed_point_csv_is_an_empty_level(tmp_path):
+    frame = pd.read_csv(io.BytesIO(dbn.transcode(dbn.encode(records()), pretty_px=False)),
+                        dtype=str, keep_default_na=False)  # fmt: skip
+    frame.loc[frame["ask_px_00"] == str(dbn.dbn.UNDEF_PRICE), "ask_px_00"] = ""
+    frame.to_csv(tmp_path / "blank.csv", index=False)
+    got = load_mbp(tmp_path / "blank.csv", prices="fixed")
+    assert_same(got, load_mbp(dbn.write_dbn(tmp_path / "d.dbn", records())))
+
+
+def test_big_prices_with_fractions_are_refused_clearly(tmp_path):
+    frame = pd.read_csv(io.BytesIO(dbn.transcode(dbn.encode(records()[1:3]), pretty_px=True)),
+                        dtype=str)  # fmt: skip
+    for column in ("price", "bid_px_00", "ask_px_00"):
+        frame[column] = ["22290000000.5", "22290000001"]
+    frame.to_csv(tmp_path / "odd.csv", index=False)
+    with pytest.raises(DataError, match=r"cannot tell .* prices from 2.229e\+10 to 2.229e\+10"):
+        load_mbp(tmp_path / "odd.csv")
+
+
+def test_an_events_last_record_is_its_book_whatever_the_file_order(tmp_path):
+    """A trade and the book update of one venue message share ts_event and sequence; the
+    update (flag F_LAST) is the book after the event even when the file lists it first."""
+    t = at("13:40:00")
+    trade = dbn.mbp(t, 2, 10.02, 300, action="T", side="A", price=10.01, size=100)
+    update = dbn.mbp(t, 2, 10.02, 300, bid_size=0)
+    trade.flags = 0  # more records of this event follow
+    for name, made in (("in-order.dbn", [trade, update]), ("reversed.dbn", [update, trade])):
+        snap = load_mbp(dbn.write_dbn(tmp_path / name, made))
+        assert list(snap.bid_sz[:, 0]) == [0] and list(snap.print_sz) == [100], name

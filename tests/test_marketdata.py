@@ -143,7 +143,7 @@ def test_empty_window_says_how_many_rows_fell_outside(tmp_path):
 def test_several_dates_need_an_explicit_date(tmp_path):
     rows = [row(at("13:40:00"), 1, 10.0, 100), row(at("13:40:00", "2024-08-02"), 1, 10.0, 100)]
     path = write(tmp_path / "days.csv", rows)
-    with pytest.raises(DataError, match="span dates 2024-08-01 to 2024-08-02; pass date="):
+    with pytest.raises(DataError, match="span dates 2024-08-01 to 2024-08-02; one trading day per"):
         load_mbp(path)
     assert len(load_mbp(path, date="2024-08-02")) == 1
 
