@@ -86,7 +86,7 @@ class RecordChunk:
     def select(self, keep: np.ndarray) -> Messages:
         """The selected records as Messages (instrument ids, already checked, left out)."""
         chosen = np.flatnonzero(keep)
-        records = self.records[chosen]
+        records = self.records if len(chosen) == len(self) else self.records[chosen]
         book = {}
         for side in ("bid", "ask"):
             names = [f"{side}_{{}}_{n:02d}" for n in range(self.depth)]
