@@ -32,6 +32,7 @@ import pandas as pd
 import zstandard
 
 from router.dbn_reader import record_dtype
+from router.prices import FIXED_SCALE
 
 PUBLISHER_IDS = (2, 5, 8, 9, 37, 38, 43, 44)  # Databento US-equities publishers, in use order
 MAX_VENUES = len(PUBLISHER_IDS)
@@ -41,7 +42,7 @@ INSTRUMENT_ID = 38
 SYMBOL = "AAPL"
 DATASET = "SOR.SYNTHETIC"  # not a Databento dataset: the file says it is ours
 FORMATS = ("csv", "dbn")
-CENT_FIXED = 10_000_000  # Databento fixed-point units (1e-9 dollars) per cent
+CENT_FIXED = FIXED_SCALE // 100  # Databento fixed-point units (1e-9 dollars) per cent
 
 WINDOW_START = "13:36:32"
 WINDOW_NS = 522_999_999_999  # up to and including 13:45:14.999999999

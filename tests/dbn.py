@@ -9,14 +9,14 @@ from pathlib import Path
 import databento_dbn as dbn
 import zstandard
 
+from router.prices import FIXED_SCALE
 from tests.mbp import at
 
 DAY_START = at("00:00:00")
-SCALE = 1_000_000_000  # fixed-point units per dollar
 
 
 def fixed(dollars: float | None) -> int:
-    return dbn.UNDEF_PRICE if dollars is None else round(dollars * SCALE)
+    return dbn.UNDEF_PRICE if dollars is None else round(dollars * FIXED_SCALE)
 
 
 def mbp(
@@ -56,7 +56,7 @@ def mbp(
 def encode(records: list, schema: str = "mbp-1") -> bytes:
     """A whole DBN stream: metadata, then the records."""
     metadata = dbn.Metadata(
-        dataset="XNAS.ITCH", start=DAY_START, end=DAY_START + 86_400 * SCALE,
+        dataset="XNAS.ITCH", start=DAY_START, end=DAY_START + 86_400 * FIXED_SCALE,
         stype_in=dbn.SType.RAW_SYMBOL, stype_out=dbn.SType.INSTRUMENT_ID,
         schema=dbn.Schema.from_str(schema), symbols=["AAPL"],
     )  # fmt: skip
