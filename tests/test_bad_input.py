@@ -218,29 +218,3 @@ def test_a_report_that_cannot_be_written_still_goes_to_stdout(tmp_path, day_csv)
     assert process.returncode == 1
     assert json.loads(out)["trials"]["count"] == 1  # the finished sweep is not thrown away
     assert f"the report is on stdout, but writing to {tmp_path / 'out'} failed" in err
-
-
-def test_sigterm_ends_the_sweep_like_ctrl_c(tmp_path, day_csv):
-    import os
-    import signal
-    import subprocess
-    import time
-
-    values = ", ".join(str(v / 100) for v in range(1, 41))
-    grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}]}}\n"  # 4,800 trials
-    process = sweep_process(
-        small_config(tmp_path, day_csv, grid),
-        tmp_path / "out",
-        env=os.environ | {"RAY_ADDRESS": ""},
-    )
-    seen, deadline = "", time.monotonic() + 120
-    while "TERMINATED" not in seen and time.monotonic() < deadline:
-        seen += process.stderr.readline()  # the first trials have finished
-    assert "TERMINATED" in seen, seen[-2000:]
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err[-3000:]
-    assert out == "" and "interrupted (sweep stopped early:" in err
-    assert not (tmp_path / "out" / "report.json").exists()
-    leftover = subprocess.run(["pgrep", "-f", f"raylet.*{tmp_path.name}"], capture_output=True)
-    assert leftover.stdout == b""

@@ -286,8 +286,10 @@ def test_a_tau_s_grid_is_swept_reported_and_plotted(tmp_path):
     assert (tmp_path / "out" / "grid.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_ctrl_c_stops_trials_and_the_local_cluster(tmp_path):
-    """SIGINT mid-sweep: exit 130, no JSON, no best from a partial grid, no Ray left behind."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_trials_and_the_local_cluster(tmp_path, signal_name):
+    """SIGINT (Ctrl-C) or SIGTERM mid-sweep: exit 130, no JSON, no best from a partial grid,
+    no Ray left behind."""
     import os
     import signal
     import time
@@ -305,7 +307,7 @@ def test_ctrl_c_stops_trials_and_the_local_cluster(tmp_path):
     while "TERMINATED" not in seen and time.monotonic() < deadline:
         seen += process.stderr.readline()  # the first trials have finished
     assert "TERMINATED" in seen, seen[-2000:]
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, signal_name))
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-3000:]
     assert out == ""
