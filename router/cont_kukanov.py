@@ -153,18 +153,22 @@ class _Run:
             del self.resting[venue]
 
     def take(self, shares: int, how: int) -> int:
-        """Buy up to ``shares`` from the displayed asks, cheapest ask + fee first."""
-        ask, size = self.market.quotes()
-        showing = np.flatnonzero(size > 0)
+        """Buy up to ``shares`` walking the displayed asks, cheapest ask + fee first (ties:
+        lower publisher id), each level as deep as displayed."""
         bought = 0
-        for venue in showing[np.lexsort((showing, ask[showing] + self.t.fee[showing]))]:
-            if bought >= shares:
+        while bought < shares:
+            ask, size = self.market.quotes()
+            showing = np.flatnonzero(size > 0)
+            if not len(showing):
                 break
-            venue, row = int(venue), int(self.market.latest[venue])
+            venue = int(showing[np.argmin(ask[showing] + self.t.fee[showing])])
+            row = int(self.market.latest[venue])
             q = min(shares - bought, int(size[venue]))
             q = self.fill(row, venue, q, float(ask[venue]), float(self.t.fee[venue]), how)
-            self.market.taken[venue] += q
+            self.market.take(venue, float(ask[venue]), q)
             bought += q
+            if q == 0:
+                break
         return bought
 
 

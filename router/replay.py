@@ -2,16 +2,18 @@
 
 Semantics (the README states them for users):
 
-- Instants are the distinct ``ts`` values, in order. At each instant every venue's new state is
-  applied first; a venue that publishes a new state shows its full displayed size again.
-- Each strategy runs in its own simulation: shares it took from a venue are removed from that
-  venue's displayed top-of-book size until the venue's next state.
+- Instants are the distinct ``ts`` values, in order. At each instant every venue's new state
+  is applied first.
+- Each strategy runs in its own simulation, with its own :class:`~router.liquidity.Liquidity`:
+  a displayed ask share it took is never sold to it again, and a level it emptied does not come
+  back until the data show that level gone and rebuilt.
 - A strategy is a cumulative target per instant (non-decreasing, ending at the order size) and a
-  taker that decides where to buy the current shortfall. Fills are at the venue's best ask; each
-  costs ``shares * (ask + fee)``.
+  taker that buys toward it at this instant, walking the displayed levels (cheapest first) as a
+  marketable order would. Each fill costs ``shares * (level price + fee)``.
 
 Only instants where the target exceeds what is filled are visited, so a strategy that fills early
-costs almost nothing to replay, and venue state is brought forward lazily.
+costs almost nothing to replay, and venue state is brought forward lazily (row by row only for
+venues where something taken still counts).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.fees import VenueFees
+from router.liquidity import ASK, Liquidity
 from router.marketdata import Snapshots
 
 
@@ -33,6 +36,7 @@ class Timeline:
     instant_ts: np.ndarray  # ts of each instant
     instant_end: np.ndarray  # one past the last row of each instant
     venue_index: np.ndarray  # per row, index into ``publishers``
+    venue_rows: tuple[np.ndarray, ...]  # per venue, its rows in order
     publishers: np.ndarray  # publisher ids, ascending
     fee: np.ndarray  # per venue, $/share
     rebate: np.ndarray
@@ -43,11 +47,13 @@ class Timeline:
         boundary = np.flatnonzero(ts[1:] != ts[:-1]) + 1
         publishers = snapshots.venues
         rates = [fees.of(p) for p in publishers]
+        venue_index = np.searchsorted(publishers, snapshots.publisher_id)
         return cls(
             snapshots=snapshots,
             instant_ts=ts[np.r_[0, boundary]] if len(ts) else ts,
             instant_end=np.r_[boundary, len(ts)] if len(ts) else ts,
-            venue_index=np.searchsorted(publishers, snapshots.publisher_id),
+            venue_index=venue_index,
+            venue_rows=tuple(np.flatnonzero(venue_index == v) for v in range(len(publishers))),
             publishers=publishers,
             fee=np.array([r.fee for r in rates], dtype=float),
             rebate=np.array([r.rebate for r in rates], dtype=float),
@@ -58,44 +64,62 @@ class Timeline:
 
 
 class Market:
-    """One strategy's view of every venue: latest state, less the shares it took since."""
+    """One strategy's view of every venue: its latest state, less the liquidity it took."""
 
     _VECTOR_ADVANCE = 16  # rows; fewer are applied one by one
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
         snap = timeline.snapshots
-        self.ask_px = snap.ask_px[:, 0]
-        self.ask_sz = snap.ask_sz[:, 0]
+        self.ask_px, self.ask_sz = snap.ask_px, snap.ask_sz
         venues = len(timeline.publishers)
         self.latest = np.full(venues, -1, dtype=np.int64)  # row of each venue's state, -1: none yet
-        self.taken = np.zeros(venues, dtype=np.int64)
+        self.asks = Liquidity(venues, ASK)
         self.applied = 0
 
     def advance(self, end_row: int) -> None:
-        """Apply every row before ``end_row``: those venues show their full size again."""
+        """Apply every row before ``end_row``; venues where something taken still counts see
+        each of their states, so that a level gone in between is noticed."""
         start, self.applied = self.applied, max(self.applied, end_row)
+        if end_row <= start:
+            return
+        for venue, rows in enumerate(self.timeline.venue_rows):
+            if self.asks.consumed(venue):
+                first, last = np.searchsorted(rows, (start, end_row))
+                for row in rows[first:last]:
+                    self.asks.observe(venue, self.ask_px[row], self.ask_sz[row])
         if end_row - start <= self._VECTOR_ADVANCE:
             for row in range(start, end_row):
-                venue = self.timeline.venue_index[row]
-                self.latest[venue] = row
-                self.taken[venue] = 0
-        elif end_row > start:
+                self.latest[self.timeline.venue_index[row]] = row
+        else:
             reversed_venues = self.timeline.venue_index[start:end_row][::-1]
             venues, first = np.unique(reversed_venues, return_index=True)
             self.latest[venues] = end_row - 1 - first
-            self.taken[venues] = 0
+
+    def levels(self, venue: int) -> list[tuple[float, int]]:
+        """The venue's ask levels we may still take, (price, shares), best first."""
+        row = self.latest[venue]
+        if row < 0:
+            return []
+        return self.asks.levels(venue, self.ask_px[row], self.ask_sz[row])
 
     def quotes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(best ask, displayed size after our takes) per venue; size 0 where nothing shows."""
-        known = self.latest >= 0
-        rows = np.where(known, self.latest, 0)
-        size = np.where(known, self.ask_sz[rows] - self.taken, 0)
-        return self.ask_px[rows], size
+        """(best ask we may take, its shares) per venue; NaN and 0 where nothing shows."""
+        ask = np.full(len(self.latest), np.nan)
+        size = np.zeros(len(self.latest), dtype=np.int64)
+        for venue in range(len(self.latest)):
+            levels = self.levels(venue)
+            if levels:
+                ask[venue], size[venue] = levels[0]
+        return ask, size
+
+    def take(self, venue: int, price: float, shares: int) -> None:
+        self.asks.take(venue, price, shares)
 
 
-#: Given the market view and the shortfall, the (venue index, shares) to buy now.
-Taker = Callable[[Market, int], list[tuple[int, int]]]
+#: Given the market view and the shortfall, buys now (through ``Market.take``) and returns
+#: what it bought: (venue index, shares, price) per fill.
+Taker = Callable[[Market, int], list[tuple[int, int, float]]]
 
 
 #: How a fill happened (``Fills.liquidity``): a marketable order, a resting limit order, or the
@@ -145,19 +169,17 @@ def replay(
         if instant >= len(timeline):
             break
         market.advance(int(timeline.instant_end[instant]))
-        for venue, shares in taker(market, int(targets[instant]) - filled):
-            row = market.latest[venue]
+        for venue, shares, price in taker(market, int(targets[instant]) - filled):
             records.append(
                 (
                     int(timeline.instant_ts[instant]),
                     int(timeline.publishers[venue]),
                     shares,
-                    float(market.ask_px[row]),
+                    price,
                     float(timeline.fee[venue]),
                     TAKE,
                 )
             )
-            market.taken[venue] += shares
             filled += shares
         instant += 1
     return Fills.of(name, order_size, records)

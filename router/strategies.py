@@ -1,8 +1,9 @@
 """The router and the three baselines, each a cumulative schedule plus a taker.
 
 - router(params): whenever shares remain, buy ``allocate(...)``'s split of
-  ``min(remaining, sum of each venue's displayed size rounded down to step)``.
-- best_ask: buy everything it can at once at the single venue with the lowest ask.
+  ``min(remaining, sum of each venue's best available size rounded down to step)``, again over
+  the levels left, until short of a lot.
+- best_ask: a marketable order for everything it can: the lowest ask across venues first.
 - twap: 60-second buckets from the window start, cumulative target floor(order*(b+1)/n).
 - vwap: cumulative target floor(order * V(t) / V_total) from the window's trade volume.
 """
@@ -20,34 +21,49 @@ from router.replay import Fills, Market, Timeline, replay
 TWAP_BUCKET_NS = 60 * NS_PER_SECOND
 
 
-def best_ask_taker(market: Market, shortfall: int) -> list[tuple[int, int]]:
-    """All it can at the lowest-ask venue showing size (ties: lower publisher id)."""
-    ask, size = market.quotes()
-    showing = np.flatnonzero(size > 0)
-    if not len(showing):
-        return []
-    venue = int(showing[np.argmin(ask[showing])])  # argmin keeps the first: lower publisher id
-    return [(venue, min(shortfall, int(size[venue])))]
+def best_ask_taker(market: Market, shortfall: int) -> list[tuple[int, int, float]]:
+    """A marketable order for the shortfall: the lowest ask across venues first (ties: lower
+    publisher id), then the next, as deep as the book is displayed."""
+    fills = []
+    while shortfall > 0:
+        ask, size = market.quotes()
+        showing = np.flatnonzero(size > 0)
+        if not len(showing):
+            break
+        venue = int(showing[np.argmin(ask[showing])])  # argmin keeps the first: lower id
+        shares = min(shortfall, int(size[venue]))
+        market.take(venue, float(ask[venue]), shares)
+        fills.append((venue, shares, float(ask[venue])))
+        shortfall -= shares
+    return fills
 
 
 def router_taker(params: RouterParams, step: int):
     """The static allocator over venues showing size, in ascending publisher id order."""
 
-    def take(market: Market, shortfall: int) -> list[tuple[int, int]]:
-        ask, size = market.quotes()
-        showing = np.flatnonzero(size > 0)
-        target = min(shortfall, int((size[showing] // step).sum()) * step)
-        if target < step:
-            return []
+    def take(market: Market, shortfall: int) -> list[tuple[int, int, float]]:
+        fills = []
         timeline = market.timeline
-        venues = [
-            Venue(float(ask[v]), int(size[v]), float(timeline.fee[v]), float(timeline.rebate[v]))
-            for v in showing
-        ]
-        split, _ = allocate(
-            target, venues, params.lambda_over, params.lambda_under, params.theta_queue, step
-        )
-        return [(int(v), q) for v, q in zip(showing, split, strict=True) if q > 0]
+        while True:  # allocate over each venue's best level left, until short of a lot
+            ask, size = market.quotes()
+            showing = np.flatnonzero(size > 0)
+            target = min(shortfall, int((size[showing] // step).sum()) * step)
+            if target < step:
+                return fills
+            venues = [
+                Venue(
+                    float(ask[v]), int(size[v]), float(timeline.fee[v]), float(timeline.rebate[v])
+                )
+                for v in showing
+            ]
+            split, _ = allocate(
+                target, venues, params.lambda_over, params.lambda_under, params.theta_queue, step
+            )
+            for v, q in zip(showing, split, strict=True):
+                if q > 0:
+                    market.take(int(v), float(ask[v]), q)
+                    fills.append((int(v), q, float(ask[v])))
+            shortfall -= target
 
     return take
 

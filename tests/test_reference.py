@@ -34,6 +34,8 @@ def random_snapshots(seed: int) -> Snapshots:
     n = len(keys)
     ask = 10.0 + rng.integers(0, 4, n) * 0.01
     size = rng.choice([0, 50, 100, 150, 200, 300, 1000], n)
+    deeper = np.round(ask + rng.integers(1, 3, n) * 0.01, 2)  # a second level, 1-2 cents worse
+    deeper_size = np.where(size > 0, rng.choice([0, 100, 400], n), 0)
     ts_sorted = np.array([k[0] for k in keys], dtype=np.int64)
     ts_sorted = WINDOW.start_ns + (ts_sorted - WINDOW.start_ns) * int(rng.integers(1, 30))
     volume = rng.choice([0, 0, 0, 100, 250], n).astype(np.int64)
@@ -42,10 +44,12 @@ def random_snapshots(seed: int) -> Snapshots:
         ts=ts_sorted,
         ts_recv=ts_sorted + 1000,
         publisher_id=np.array([k[1] for k in keys], dtype=np.int64),
-        ask_px=np.where(size > 0, ask, np.nan)[:, None],
-        ask_sz=size[:, None].astype(np.int64),
-        bid_px=(ask - 0.01)[:, None],
-        bid_sz=np.full((n, 1), 100, dtype=np.int64),
+        ask_px=np.column_stack(
+            [np.where(size > 0, ask, np.nan), np.where(deeper_size > 0, deeper, np.nan)]
+        ),
+        ask_sz=np.column_stack([size, deeper_size]).astype(np.int64),
+        bid_px=np.column_stack([ask - 0.01, ask - 0.02]),
+        bid_sz=np.full((n, 2), 100, dtype=np.int64),
         print_start=np.r_[0, np.cumsum(traded)].astype(np.int64),
         print_px=(ask - 0.01)[traded],
         print_sz=volume[traded],
@@ -54,8 +58,14 @@ def random_snapshots(seed: int) -> Snapshots:
     )
 
 
+def gone(price: float, shown: list[float]) -> bool:
+    """The README's rule for an ask level we took from: it has ended when no ask shows, the
+    best ask is above it, or it lies inside the shown range without showing."""
+    return not shown or price < shown[0] or (price <= shown[-1] and price not in shown)
+
+
 def reference(snap: Snapshots, order: int, step: int) -> dict[str, list[tuple]]:
-    """Every strategy by the README's words, one instant at a time."""
+    """Every strategy by the README's words, one row and one instant at a time."""
     instants = sorted(set(snap.ts.tolist()))
     total_volume = int(snap.volume.sum())
     buckets = -(-WINDOW.nominal_ns // 60_000_000_000)
@@ -70,37 +80,53 @@ def reference(snap: Snapshots, order: int, step: int) -> dict[str, list[tuple]]:
 
     out = {}
     for name in ("router", "best_ask", "twap", "vwap"):
-        state: dict[int, tuple[float, int]] = {}
+        book: dict[int, list[tuple[float, int]]] = {}  # venue: displayed (price, size)
+        taken: dict[tuple[int, float], int] = {}  # (venue, price): shares we took there
+
+        def available(p: int) -> list[tuple[float, int]]:
+            levels = [(px, sz - taken.get((p, px), 0)) for px, sz in book.get(p, [])]  # noqa: B023
+            return [(px, sz) for px, sz in levels if sz > 0]
+
         fills: list[tuple] = []
         filled = 0
         for t in instants:
             for i in np.flatnonzero(snap.ts == t):
-                state[int(snap.publisher_id[i])] = (
-                    float(snap.ask_px[i, 0]),
-                    int(snap.ask_sz[i, 0]),
-                )
-            shortfall = target(name, t) - filled
-            showing = sorted(p for p, (_, s) in state.items() if s > 0)
-            if shortfall <= 0 or not showing:
-                continue
-            if name == "router":
-                cap = sum(state[p][1] // step * step for p in showing)
-                goal = min(shortfall, cap)
-                if goal < step:
-                    continue
-                venues = [
-                    Venue(state[p][0], state[p][1], FEES.of(p).fee, FEES.of(p).rebate)
-                    for p in showing
+                p = int(snap.publisher_id[i])
+                book[p] = [
+                    (float(px), int(sz))
+                    for px, sz in zip(snap.ask_px[i], snap.ask_sz[i], strict=True)
+                    if sz > 0
                 ]
-                split, _ = enumerate_allocate(goal, venues, 0.4, 0.6, 0.3, step)
-                buys = [(p, q) for p, q in zip(showing, split, strict=True) if q]
-            else:
-                p = min(showing, key=lambda v: (state[v][0], v))
-                buys = [(p, min(shortfall, state[p][1]))]
-            for p, q in buys:
-                fills.append((t, p, q, state[p][0]))
-                state[p] = (state[p][0], state[p][1] - q)
-                filled += q
+                shown = [px for px, _ in book[p]]
+                for key in [k for k in taken if k[0] == p]:
+                    if gone(key[1], shown):
+                        del taken[key]
+                    elif key[1] in shown:  # fewer shown than taken: only what shows is ours
+                        taken[key] = min(taken[key], dict(book[p])[key[1]])
+            shortfall = target(name, t) - filled
+            while shortfall > 0:
+                tops = {p: available(p)[0] for p in sorted(book) if available(p)}
+                if not tops:
+                    break
+                if name == "router":
+                    goal = min(shortfall, sum(sz // step * step for _, sz in tops.values()))
+                    if goal < step:
+                        break
+                    venues = [
+                        Venue(px, sz, FEES.of(p).fee, FEES.of(p).rebate)
+                        for p, (px, sz) in tops.items()
+                    ]
+                    split, _ = enumerate_allocate(goal, venues, 0.4, 0.6, 0.3, step)
+                    buys = [(p, q) for p, q in zip(tops, split, strict=True) if q]
+                else:
+                    p = min(tops, key=lambda v: (tops[v][0], v))
+                    buys = [(p, min(shortfall, tops[p][1]))]
+                for p, q in buys:
+                    price = tops[p][0]
+                    fills.append((t, p, q, price))
+                    taken[(p, price)] = taken.get((p, price), 0) + q
+                    filled += q
+                    shortfall -= q
         out[name] = fills
     return out
 

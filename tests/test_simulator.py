@@ -53,11 +53,10 @@ def test_router_splits_by_price_including_fees(two_venues):
     assert summarize(router).total_cash == pytest.approx(300 * 10.003 + 100 * 10.011)
 
 
-def test_best_ask_waits_for_taken_size_to_come_back(two_venues):
+def test_best_ask_sweeps_the_consolidated_book_at_once(two_venues):
     best = simulate_all(two_venues, FEES, 400, 100, PARAMS)["best_ask"]
-    # 300 at venue 1; venue 1 then shows 0 to this strategy until its next state, so the
-    # remaining 100 come from venue 2's new state at 13:36:40.
-    assert fills_of(best) == [(at("13:36:32"), 1, 300, 10.00), (at("13:36:40"), 2, 100, 10.01)]
+    # A marketable order: the 300 shown at venue 1 (10.00), then 100 of venue 2's 250 (10.01).
+    assert fills_of(best) == [(at("13:36:32"), 1, 300, 10.00), (at("13:36:32"), 2, 100, 10.01)]
 
 
 def test_twap_buys_each_bucket_target(two_venues):
