@@ -22,7 +22,11 @@ def main() -> None:
     args = parser.parse_args()
     config, snap = default_day()
     data = SweepData.build(
-        snap, config.venues, config.order.size, config.order.step, config.router.placement()
+        snap,
+        config.venues,
+        config.order.size,
+        config.order.step,
+        config.router.placement(config.fills),
     )
     points = config.grid.points()
     per_point = [[timed(lambda p=p: run_backtest(p, data)) for p in points]

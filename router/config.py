@@ -22,6 +22,7 @@ import yaml
 from router.cont_kukanov import PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
 from router.marketdata import MAX_DEPTH, parse_time_of_day
+from router.passive import UNSIGNED_TRADES, FillRules
 from router.placement import RouterParams
 from router.prices import PRICE_FORMATS
 from router.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
@@ -118,6 +119,14 @@ _SCHEMA: dict[str, Any] = {
                 "client": {"type": "object"},
             },
         },
+        "fills": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "unsigned_trades": {"enum": list(UNSIGNED_TRADES)},
+                "quote_cross": {"type": "boolean"},
+            },
+        },
         "source": {"enum": ["kafka", "file"]},
         "ray": {
             "type": "object",
@@ -171,7 +180,7 @@ class RouterConfig:
     queue_power: float = 3.0
     seed: int = 0
 
-    def placement(self) -> PlacementSettings | None:
+    def placement(self, fills: FillRules | None = None) -> PlacementSettings | None:
         """The Cont & Kukanov settings, or None for the static allocator."""
         if self.model == "static":
             return None
@@ -180,7 +189,9 @@ class RouterConfig:
             if self.queue_model == "prob_power"
             else RiskAverseQueueModel()
         )
-        return PlacementSettings(tau_s=self.tau_s, queue_model=queue, seed=self.seed)
+        return PlacementSettings(
+            tau_s=self.tau_s, queue_model=queue, seed=self.seed, fills=fills or FillRules()
+        )
 
     def settings(self) -> dict:
         """The keys that apply to this model, for the report."""
@@ -269,6 +280,7 @@ class Config:
     grid: GridConfig = field(default_factory=GridConfig)
     router: RouterConfig = field(default_factory=RouterConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    fills: FillRules = field(default_factory=FillRules)
     source: str = "file"
     ray_address: str | None = None
     path: Path | None = None  # the config file this came from
@@ -403,6 +415,14 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
             "trial; sweep fewer values, or raise grid.max_points if you mean it",
         )
 
+    if "fills" in raw and router.model == "static":
+        raise fail(
+            "fills",
+            "applies to resting orders, which only router.model cont_kukanov posts; the static "
+            "allocator only takes liquidity",
+        )
+    fills = FillRules(**raw.get("fills", {}))
+
     kafka = dict(raw.get("kafka", {}))
     servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)
     client = {k: _expand_env(v, k) for k, v in kafka.pop("client", {}).items()}
@@ -418,6 +438,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         grid=grid,
         router=router,
         kafka=kafka_config,
+        fills=fills,
         source=raw.get("source", "file"),
         ray_address=raw.get("ray", {}).get("address"),
     )

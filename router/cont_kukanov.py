@@ -10,16 +10,18 @@ window of history) until it closes, the router:
    never more than is displayed, as the static router would;
 4. posts L_k at venue k's best bid, behind the displayed bid size.
 
-A resting bid at price p fills, at p less the venue's rebate and with no taker fee:
-- by the shares traded at p beyond those still ahead of it (trades take the front of the queue);
-  cancellations at p move it forward as the queue model says;
-- when a trade prints below p (the level was traded through: under price-time priority nothing
-  trades below p while we rest at p), by the instant's traded shares beyond those ahead of it:
-  the sweep would have taken our shares before the lower levels';
-- up to the displayed ask size when the venue's ask falls to p or below (a seller crossed us).
-When the bid moves below p, the level is gone: nothing is ahead of us any more, and our order
-fills on the next trade evidence (a trade at or below p, an ask at p). Fills are never larger
-than the trades or the ask size that justify them.
+A resting bid at price p on venue k fills, at p less the venue's rebate and with no taker fee,
+only from that venue's seller-initiated prints (side ``A``; ``N`` too with
+``fills.unsigned_trades: both``), each traded share filling at most one of ours
+(:mod:`router.passive`):
+- a print at p takes the front of the queue: its shares beyond those still ahead of us fill us;
+  cancellations at p move us forward as the queue model says;
+- a print below p means the level p was swept: everything at p went first, ours included, so
+  the print's shares fill us (the shares at p already printed at p);
+- with ``fills.quote_cross: true`` only, the venue's ask falling to p or below fills us from the
+  displayed ask shares at prices up to p, each share once (:mod:`router.liquidity`).
+A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
+nothing is ahead of us any more.
 Fills stop at the order size: the router then cancels every resting order. What is still missing
 when the window closes is bought at the last displayed asks and reported as clean-up.
 """
@@ -33,6 +35,7 @@ import numpy as np
 
 from router.marketdata import NS_PER_SECOND
 from router.outflow import Depletion
+from router.passive import FillRules, Resting, passive_fills
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
 from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Market, Timeline
@@ -46,6 +49,7 @@ class PlacementSettings:
     queue_model: QueueModel = field(default_factory=RiskAverseQueueModel)
     seed: int = 0
     schedule: Schedule = field(default_factory=Schedule)
+    fills: FillRules = field(default_factory=FillRules)
 
 
 @dataclass
@@ -80,25 +84,20 @@ class DecisionStats:
         }
 
 
-@dataclass
-class _Resting:
-    price: float
-    left: int
-    ahead: float
-    shown: int  # displayed bid size at our price when last seen
-
-
 class _Run:
     """One replay's mutable state: the market view (venue states applied so far, less our
     takes), resting orders, fills."""
 
-    def __init__(self, timeline: Timeline, order_size: int, queue_model: QueueModel) -> None:
+    def __init__(
+        self, timeline: Timeline, order_size: int, queue_model: QueueModel, rules: FillRules
+    ) -> None:
         self.t = timeline
         self.s = timeline.snapshots
         self.market = Market(timeline)
         self.order_size = order_size
         self.queue_model = queue_model
-        self.resting: dict[int, _Resting] = {}
+        self.rules = rules
+        self.resting: dict[int, Resting] = {}
         self.records: list[tuple] = []
         self.filled = 0
         self.stats = DecisionStats()
@@ -117,40 +116,38 @@ class _Run:
         end = int(np.searchsorted(self.s.ts, end_ns, side="right"))
         if self.resting:
             for row in range(self.market.applied, end):
+                self.market.advance(row + 1)
                 venue = int(self.t.venue_index[row])
                 if venue in self.resting:
                     self._check(row, venue)
         self.market.advance(end)
 
     def _check(self, row: int, venue: int) -> None:
-        order, s = self.resting[venue], self.s
-        low, ask, bid = s.low_trade_px[row], s.ask_px[row, 0], s.bid_px[row, 0]
-        traded = int(s.low_trade_sz[row]) if low == order.price else 0
-        if low < order.price:  # the sweep took our whole level: its shares past the queue are ours
-            cause, shares = "traded_through", max(int(s.volume[row] - order.ahead), 0)
-            order.ahead = 0.0
-        elif ask <= order.price:
-            cause, shares = "ask_reached", int(s.ask_sz[row, 0])
-        else:
-            cause, shares = "queue", max(int(traded - order.ahead), 0)
-            order.ahead = max(order.ahead - traded, 0.0)
-            if bid == order.price:
-                before = max(order.shown - traded, 0)
-                order.shown = int(s.bid_sz[row, 0])
-                order.ahead = self.queue_model.cancelled(order.ahead, before, order.shown)
-            elif not bid >= order.price:  # the level is gone: nothing is ahead of us now
-                order.ahead, order.shown = 0.0, 0
+        """One state of a venue where we rest: its prints, the quote, the queue."""
+        order = self.resting[venue]
+        for cause, shares in passive_fills(order, self.s, row, self.rules, self.queue_model):
+            self._passive(row, venue, order, cause, shares)
+        if self.rules.quote_cross and venue in self.resting:
+            for price, shares in self.market.levels(venue):
+                if price > order.price or order.left <= 0 or venue not in self.resting:
+                    break
+                done = self._passive(row, venue, order, "quote_cross", shares)
+                self.market.take(venue, price, done)
+
+    def _passive(self, row: int, venue: int, order: Resting, cause: str, shares: int) -> int:
+        """Fill our resting order with up to ``shares``; what filled."""
         shares = min(shares, order.left)
         if shares <= 0:
-            return
+            return 0
         done = self.fill(row, venue, shares, order.price, -float(self.t.rebate[venue]), PASSIVE)
         self.stats.limit_filled += done
         self.stats.fill_reasons[cause] += done
-        order.left -= shares
+        order.left -= done
         if self.filled >= self.order_size:
             self.resting.clear()  # the order is done: cancel everything still resting
         elif order.left <= 0:
             del self.resting[venue]
+        return done
 
     def take(self, shares: int, how: int) -> int:
         """Buy up to ``shares`` walking the displayed asks, cheapest ask + fee first (ties:
@@ -176,7 +173,7 @@ def run_cont_kukanov(
     timeline: Timeline, order_size: int, penalties: RouterParams, settings: PlacementSettings
 ) -> tuple[Fills, DecisionStats]:
     """Replay the Cont & Kukanov router over the window; its fills and decision statistics."""
-    run = _Run(timeline, order_size, settings.queue_model)
+    run = _Run(timeline, order_size, settings.queue_model, settings.fills)
     snap = timeline.snapshots
     tau_ns = round(settings.tau_s * NS_PER_SECOND)
     depletion = Depletion.of(timeline)
@@ -236,5 +233,5 @@ def _decide(
         shares = round(limit)
         if shares > 0 and price < best_ask:  # a bid at or above an ask would be marketable
             shown = int(snap.bid_sz[row, 0])
-            run.resting[int(venue)] = _Resting(float(price), shares, float(shown), shown)
+            run.resting[int(venue)] = Resting(float(price), shares, float(shown), shown)
             run.stats.limit_posted += shares

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import ray
@@ -169,7 +169,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
             config.venues,
             config.order.size,
             config.order.step,
-            config.router.placement(),
+            config.router.placement(config.fills),
         )
         trials = run_grid(
             data,
@@ -192,6 +192,8 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
             f" trial, {objective_total} replayed by the driver"
         )
     router = config.router.settings()
+    if data.placement is not None:  # the rules that decided which resting orders filled
+        router["fills"] = asdict(data.placement.fills)
     if best_point.tau_s is not None:  # swept: the report's settings are the best run's
         router["tau_s"] = best_point.tau_s
     if days[0].decisions is not None:

@@ -162,6 +162,11 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
         ("data: {path: [a.csv, b.csv], date: '2024-08-01'}\n", r"data.date: applies to a single"),
         ("data: {path: 'days/*.dbn', synthetic: {seed: 1}}\n", r"data.synthetic: applies to a"),
         ("data: {path: []}\n", r"data.path: \[\] is not valid under any of the given schemas"),
+        ("data: {path: d.csv}\nfills: {quote_cross: true}\n", r"fills: applies to resting orders"),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov}\nfills: {unsigned_trades: half}\n",
+            r"fills.unsigned_trades: 'half' is not one of",
+        ),
         ("data: {path: d.csv}\ngrid: {lambda_over: [.nan]}\n", r"grid.lambda_over: nan is not"),
         ("data: {path: d.csv}\ngrid: {theta_queue: [0, .inf]}\n", r"grid.theta_queue: inf is"),
         (

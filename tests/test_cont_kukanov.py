@@ -11,8 +11,9 @@ import pytest
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
-from router.cont_kukanov import PlacementSettings, _Resting, _Run, run_cont_kukanov
+from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
 from router.outflow import Depletion
+from router.passive import FillRules, Resting
 from router.placement import RouterParams
 from router.queues import ProbQueueModel, RiskAverseQueueModel
 from router.replay import CLEANUP, PASSIVE
@@ -23,21 +24,24 @@ from tests.mbp import at, row, write
 FEES = VenueFees(FeeRate(0.003, 0.002))
 
 
-def state(t, *, bid_size, bid=10.00, ask=10.01, ask_size=500, trade_px=None, traded=0):
-    """One venue-1 message at second t; a trade when trade_px is given."""
+def state(t, *, bid_size, bid=10.00, ask=10.01, ask_size=500, trade_px=None, traded=0, side="A"):
+    """One venue-1 message at second t; a trade when trade_px is given, a seller hitting the
+    bid unless ``side`` says otherwise."""
     message = row(at("13:36:32") + t * 1_000_000_000, 1, ask, ask_size, bid=bid, bid_size=bid_size)
     if trade_px is not None:
-        message |= {"action": "T", "price": trade_px, "size": traded}
+        message |= {"action": "T", "price": trade_px, "size": traded, "side": side}
     return message
 
 
-def replay_resting(tmp_path, events, model, left=200, ahead=300, displayed=300):
+def replay_resting(tmp_path, events, model=None, left=200, ahead=300, displayed=300, rules=None):
     """Rest a bid of ``left`` at 10.00 behind ``ahead`` of the ``displayed`` shares, then apply
-    ``events``."""
+    ``events``; the shares filled by each event."""
     snap = load_mbp(write(tmp_path / "q.csv", [state(0, bid_size=displayed), *events]))
-    run = _Run(Timeline.of(snap, FEES), 10_000, model)
+    run = _Run(
+        Timeline.of(snap, FEES), 10_000, model or RiskAverseQueueModel(), rules or FillRules()
+    )
     run.apply_until(int(snap.ts[0]))
-    run.resting[0] = _Resting(10.00, left, float(ahead), displayed)
+    run.resting[0] = Resting(10.00, left, float(ahead), displayed)
     fills = []
     for ts in snap.ts[1:]:
         before = run.filled
@@ -48,14 +52,14 @@ def replay_resting(tmp_path, events, model, left=200, ahead=300, displayed=300):
 
 def test_risk_averse_queue_moves_only_with_trades_and_fills_past_the_front(tmp_path):
     events = [
-        state(1, bid_size=200, trade_px=10.00, traded=100),  # 100 traded ahead of us: 200 left
+        state(1, bid_size=200, trade_px=10.00, traded=100),  # 100 sold ahead of us: 200 left
         state(2, bid_size=50),  # 150 cancelled: the ahead count can't exceed what is displayed
         state(3, bid_size=0, bid=9.99, trade_px=10.00, traded=120),  # 70 reach us
-        state(4, bid_size=300, bid=9.99, trade_px=9.99, traded=500),  # traded through: the rest
+        state(4, bid_size=300, bid=9.99, trade_px=9.99, traded=500),  # swept below us: the rest
     ]
-    fills, run = replay_resting(tmp_path, events, RiskAverseQueueModel())
+    fills, run = replay_resting(tmp_path, events)
     assert fills == [0, 0, 70, 130]
-    assert run.stats.fill_reasons == {"queue": 70, "traded_through": 130}
+    assert run.stats.fill_reasons == {"queue": 70, "swept": 130}
     prices = {r[3] for r in run.records}
     fees = {r[4] for r in run.records}
     assert prices == {10.00} and fees == {-0.002}  # the bid price less the rebate, no taker fee
@@ -64,20 +68,62 @@ def test_risk_averse_queue_moves_only_with_trades_and_fills_past_the_front(tmp_p
 def test_probabilistic_queue_credits_some_cancellations_to_the_front(tmp_path):
     # 300 ahead of us, 200 behind; 150 cancel, then 250 trade at our price.
     events = [state(1, bid_size=350), state(2, bid_size=100, trade_px=10.00, traded=250)]
-    averse, _ = replay_resting(tmp_path, events, RiskAverseQueueModel(), displayed=500)
+    averse, _ = replay_resting(tmp_path, events, displayed=500)
     prob, _ = replay_resting(tmp_path, events, ProbQueueModel(), displayed=500)
     assert averse == [0, 0]  # still 300 ahead: the 250 traded do not reach us
     # power 3: P(behind) = 200^3 / (200^3 + 300^3) = 0.229, so 115.7 of the 150 were ahead
     assert prob == [0, int(250 - (300 - 150 * (1 - 200**3 / (200**3 + 300**3))))]  # whole shares
 
 
-def test_an_ask_at_our_price_fills_up_to_its_size_and_a_pulled_level_does_not_fill(tmp_path):
+def test_a_buyer_initiated_print_at_our_price_fills_nothing(tmp_path):
+    events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=600, side="B")]
+    fills, _ = replay_resting(tmp_path, events)
+    assert fills == [0]  # a buyer lifted an offer at 10.00: it never reaches a bid
+
+
+def test_a_sell_print_of_300_with_200_ahead_fills_100(tmp_path):
+    events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=300)]
+    fills, run = replay_resting(tmp_path, events, left=500, ahead=200, displayed=200)
+    assert fills == [100] and run.stats.fill_reasons == {"queue": 100}
+
+
+def test_a_sweep_below_our_price_fills_us_from_the_shares_below(tmp_path):
+    # 300 ahead of us at 10.00; a seller prints 300 at 10.00 (the queue ahead), then 80 at 9.99:
+    # the level 10.00, ours included, went before 9.99, so those 80 shares are ours.
+    t = at("13:36:32") + 1_000_000_000
+    sweep = [
+        state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=300),
+        row(t, 1, 10.01, 500, bid=9.99, bid_size=20, action="T", size=80)
+        | {"price": 9.99, "side": "A"},
+    ]
+    fills, run = replay_resting(tmp_path, sweep)
+    assert sum(fills) == 80 and run.stats.fill_reasons == {"swept": 80}
+
+
+def test_unsigned_prints_fill_only_when_asked(tmp_path):
+    events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=400, side="N")]
+    assert replay_resting(tmp_path, events)[0] == [0]
+    both = FillRules(unsigned_trades="both")
+    assert replay_resting(tmp_path, events, rules=both)[0] == [100]  # 300 ahead of us
+
+
+def test_a_pulled_level_or_a_crossing_ask_fills_nothing_by_default(tmp_path):
     events = [
         state(1, bid_size=100, bid=9.99),  # the others at 10.00 cancelled: no evidence of a fill
-        state(2, bid_size=100, bid=9.99, ask=10.00, ask_size=40),  # a seller at our price
+        state(2, bid_size=100, bid=9.99, ask=10.00, ask_size=40),  # the ask falls to our price
     ]
-    fills, run = replay_resting(tmp_path, events, RiskAverseQueueModel())
-    assert fills == [0, 40] and run.stats.fill_reasons == {"ask_reached": 40}
+    fills, run = replay_resting(tmp_path, events)
+    assert fills == [0, 0] and run.stats.fill_reasons == {}
+
+
+def test_with_quote_cross_the_same_displayed_ask_fills_us_once(tmp_path):
+    events = [
+        state(1, bid_size=100, bid=9.99, ask=10.00, ask_size=40),  # the ask falls to our price
+        state(2, bid_size=120, bid=9.99, ask=10.00, ask_size=40),  # the same 40, shown again
+        state(3, bid_size=120, bid=9.99, ask=10.00, ask_size=70),  # 30 more sellers at 10.00
+    ]
+    fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=True))
+    assert fills == [40, 0, 30] and run.stats.fill_reasons == {"quote_cross": 70}
 
 
 def test_the_outflow_estimate_ignores_the_future():

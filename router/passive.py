@@ -1,0 +1,88 @@
+"""Which prints fill a resting buy order, and how many of its shares.
+
+A resting buy of ours at price p on venue k fills only from venue k's seller-initiated prints
+(Databento side ``A``: a seller hit the bid) at prices at or below p; a buyer lifting the offer
+never reaches a bid. Each traded share fills at most one share of ours:
+
+- a print at p takes the front of the queue at p: its shares beyond those still ahead of us
+  fill us, and the shares ahead shrink by the print;
+- a print below p means the level p was swept: everything resting at p, ours included, traded
+  before the lower level (the data's prints at p are the shares at p without us), so the
+  print's shares fill us, and nothing is ahead of us any more.
+
+Example: 200 shares ahead of us at 10.00. A sell print of 300 at 10.00 fills us 100. A buy
+print of 300 at 10.00 fills nothing. A sell print of 50 at 9.99 (after prints at 10.00 that
+emptied the level) fills us 50.
+
+Prints whose side is unknown (``N``) fill nothing unless ``unsigned_trades`` is ``both``, which
+counts them as seller-initiated (optimistic: half of them, on average, were buyers).
+Cancellations move us forward as the queue model says (:mod:`router.queues`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE, Snapshots
+from router.queues import QueueModel
+
+UNSIGNED_TRADES = ("ignore", "both")
+
+
+@dataclass(frozen=True)
+class FillRules:
+    """What may fill a resting order (config key ``fills``)."""
+
+    unsigned_trades: str = "ignore"  # or "both": side-N prints count as seller-initiated
+    quote_cross: bool = False  # the ask falling to our price fills us from the displayed asks
+
+    def __post_init__(self) -> None:
+        if self.unsigned_trades not in UNSIGNED_TRADES:
+            raise ValueError(
+                f"unsigned_trades must be one of {', '.join(UNSIGNED_TRADES)}, "
+                f"got {self.unsigned_trades!r}"
+            )
+
+
+@dataclass
+class Resting:
+    """A resting buy limit order: its price, the shares it still wants, the shares ahead of it
+    in the venue's queue at its price, and the displayed size there when last seen."""
+
+    price: float
+    left: int
+    ahead: float
+    shown: int
+
+
+def passive_fills(
+    order: Resting, snapshots: Snapshots, row: int, rules: FillRules, queue: QueueModel
+) -> list[tuple[str, int]]:
+    """(cause, shares) of each fill one state of the order's venue gives it, in print order;
+    updates the shares ahead (prints, then the queue model for size changes without prints).
+    The caller caps the fills at what the order still wants."""
+    fills: list[tuple[str, int]] = []
+    at_price = 0  # seller-initiated shares printed at our price: they left the displayed queue
+    for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
+        side, price = snapshots.print_side[i], snapshots.print_px[i]
+        seller = side == SELL_AGGRESSOR or (
+            side == UNKNOWN_SIDE and rules.unsigned_trades == "both"
+        )
+        if not seller or price > order.price:
+            continue
+        shares = int(snapshots.print_sz[i])
+        if price == order.price:
+            fills.append(("queue", max(int(shares - order.ahead), 0)))
+            order.ahead = max(order.ahead - shares, 0.0)
+            at_price += shares
+        else:
+            fills.append(("swept", shares))
+            order.ahead = 0.0
+    bid = snapshots.bid_px[row, 0]
+    if bid == order.price:
+        before = max(order.shown - at_price, 0)
+        order.shown = int(snapshots.bid_sz[row, 0])
+        order.ahead = queue.cancelled(order.ahead, before, order.shown)
+    elif not bid >= order.price:  # the bid is below our price or empty: our level is gone
+        order.ahead, order.shown = 0.0, 0
+    return [(cause, shares) for cause, shares in fills if shares > 0]
