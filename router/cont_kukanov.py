@@ -38,7 +38,7 @@ from router.outflow import Depletion
 from router.passive import FillRules, Resting, passive_fills
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
-from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Market, Timeline
+from router.replay import HOW, Fills, Market, Timeline
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,29 @@ class _Run:
         self.filled = 0
         self.stats = DecisionStats()
 
-    def fill(self, row: int, venue: int, shares: int, price: float, fee: float, how: int) -> int:
+    def fill(
+        self,
+        row: int,
+        venue: int,
+        shares: int,
+        price: float,
+        fee: float,
+        how: str,
+        print_index: int = -1,
+    ) -> int:
         shares = min(shares, self.order_size - self.filled)
         if shares > 0:
             self.records.append(
-                (int(self.s.ts[row]), int(self.t.publishers[venue]), shares, price, fee, how)
+                (
+                    int(self.s.ts[row]),
+                    int(self.t.publishers[venue]),
+                    shares,
+                    price,
+                    fee,
+                    HOW[how],
+                    row,
+                    print_index,
+                )
             )
             self.filled += shares
         return shares
@@ -125,8 +143,8 @@ class _Run:
     def _check(self, row: int, venue: int) -> None:
         """One state of a venue where we rest: its prints, the quote, the queue."""
         order = self.resting[venue]
-        for cause, shares in passive_fills(order, self.s, row, self.rules, self.queue_model):
-            self._passive(row, venue, order, cause, shares)
+        for cause, shares, index in passive_fills(order, self.s, row, self.rules, self.queue_model):
+            self._passive(row, venue, order, cause, shares, index)
         if self.rules.quote_cross and venue in self.resting:
             for price, shares in self.market.levels(venue):
                 if price > order.price or order.left <= 0 or venue not in self.resting:
@@ -134,12 +152,15 @@ class _Run:
                 done = self._passive(row, venue, order, "quote_cross", shares)
                 self.market.take(venue, price, done)
 
-    def _passive(self, row: int, venue: int, order: Resting, cause: str, shares: int) -> int:
+    def _passive(
+        self, row: int, venue: int, order: Resting, cause: str, shares: int, index: int = -1
+    ) -> int:
         """Fill our resting order with up to ``shares``; what filled."""
         shares = min(shares, order.left)
         if shares <= 0:
             return 0
-        done = self.fill(row, venue, shares, order.price, -float(self.t.rebate[venue]), PASSIVE)
+        rebate = -float(self.t.rebate[venue])
+        done = self.fill(row, venue, shares, order.price, rebate, cause, index)
         self.stats.limit_filled += done
         self.stats.fill_reasons[cause] += done
         order.left -= done
@@ -149,7 +170,7 @@ class _Run:
             del self.resting[venue]
         return done
 
-    def take(self, shares: int, how: int) -> int:
+    def take(self, shares: int, how: str) -> int:
         """Buy up to ``shares`` walking the displayed asks, cheapest ask + fee first (ties:
         lower publisher id), each level as deep as displayed."""
         bought = 0
@@ -188,7 +209,7 @@ def run_cont_kukanov(
     run.apply_until(snap.window.end_ns)
     run.resting.clear()
     if run.filled < order_size:
-        run.take(order_size - run.filled, CLEANUP)
+        run.take(order_size - run.filled, "cleanup")
     return Fills.of("router", order_size, run.records), run.stats
 
 
@@ -226,7 +247,7 @@ def _decide(
     run.stats.decisions += 1
     market = min(round(placement.market), remaining)
     run.stats.market_ordered += market
-    run.take(market, TAKE)
+    run.take(market, "take")
     if run.filled >= run.order_size:
         return
     for venue, row, price, limit in zip(venues, rows, bid, placement.limits, strict=True):

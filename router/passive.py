@@ -57,11 +57,11 @@ class Resting:
 
 def passive_fills(
     order: Resting, snapshots: Snapshots, row: int, rules: FillRules, queue: QueueModel
-) -> list[tuple[str, int]]:
-    """(cause, shares) of each fill one state of the order's venue gives it, in print order;
-    updates the shares ahead (prints, then the queue model for size changes without prints).
-    The caller caps the fills at what the order still wants."""
-    fills: list[tuple[str, int]] = []
+) -> list[tuple[str, int, int]]:
+    """(cause, shares, print index) of each fill one state of the order's venue gives it, in
+    print order; updates the shares ahead (prints, then the queue model for size changes without
+    prints). The caller caps the fills at what the order still wants."""
+    fills: list[tuple[str, int, int]] = []
     at_price = 0  # seller-initiated shares printed at our price: they left the displayed queue
     for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
         side, price = snapshots.print_side[i], snapshots.print_px[i]
@@ -72,11 +72,11 @@ def passive_fills(
             continue
         shares = int(snapshots.print_sz[i])
         if price == order.price:
-            fills.append(("queue", max(int(shares - order.ahead), 0)))
+            fills.append(("queue", max(int(shares - order.ahead), 0), i))
             order.ahead = max(order.ahead - shares, 0.0)
             at_price += shares
         else:
-            fills.append(("swept", shares))
+            fills.append(("swept", shares, i))
             order.ahead = 0.0
     bid = snapshots.bid_px[row, 0]
     if bid == order.price:
@@ -85,4 +85,4 @@ def passive_fills(
         order.ahead = queue.cancelled(order.ahead, before, order.shown)
     elif not bid >= order.price:  # the bid is below our price or empty: our level is gone
         order.ahead, order.shown = 0.0, 0
-    return [(cause, shares) for cause, shares in fills if shares > 0]
+    return [fill for fill in fills if fill[1] > 0]

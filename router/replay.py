@@ -122,14 +122,25 @@ class Market:
 Taker = Callable[[Market, int], list[tuple[int, int, float]]]
 
 
-#: How a fill happened (``Fills.liquidity``): a marketable order, a resting limit order, or the
-#: clean-up at the window's end of what a passive strategy had not filled.
+#: How a fill happened (``Fills.how``): a marketable order took a displayed level; a resting
+#: order filled from a print at its price past the queue, from a print below it (the level was
+#: swept), or from an ask crossing it; or the clean-up at the window's end bought what a passive
+#: strategy had not filled.
+HOWS = ("take", "queue", "swept", "quote_cross", "cleanup")
+HOW = {name: code for code, name in enumerate(HOWS)}
+#: What a fill did to the book (``Fills.liquidity``): took liquidity, rested, or cleaned up.
 TAKE, PASSIVE, CLEANUP = 0, 1, 2
+_LIQUIDITY = np.array([TAKE, PASSIVE, PASSIVE, PASSIVE, CLEANUP], dtype=np.int8)
 
 
 @dataclass(frozen=True, eq=False)
 class Fills:
-    """Every fill of one strategy's run, in time order; prices exclude fees."""
+    """Every fill of one strategy's run, in time order; prices exclude fees.
+
+    Each fill names what justified it: ``row`` is the snapshot row (the venue state whose level
+    was taken or crossed, or whose print filled a resting order) and ``print_index`` the print,
+    -1 when a displayed level did.
+    """
 
     name: str
     order_size: int
@@ -138,17 +149,23 @@ class Fills:
     shares: np.ndarray
     price: np.ndarray
     fee: np.ndarray  # $/share paid on each fill; a rebate is a negative fee
-    liquidity: np.ndarray  # TAKE, PASSIVE or CLEANUP per fill
+    how: np.ndarray  # index into HOWS
+    row: np.ndarray
+    print_index: np.ndarray
+
+    _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64)
 
     @classmethod
     def of(cls, name: str, order_size: int, records: list[tuple]) -> Fills:
-        """From (ts, publisher_id, shares, price, fee, liquidity) tuples."""
-        columns = list(zip(*records, strict=True)) if records else [[]] * 6
-        dtypes = (np.int64, np.int64, np.int64, float, float, np.int8)
-        ts, publisher, shares, price, fee, liquidity = (
-            np.array(c, dtype=d) for c, d in zip(columns, dtypes, strict=True)
-        )
-        return cls(name, order_size, ts, publisher, shares, price, fee, liquidity)
+        """From (ts, publisher_id, shares, price, fee, how, row, print_index) tuples."""
+        columns = list(zip(*records, strict=True)) if records else [[]] * len(cls._COLUMNS)
+        arrays = (np.array(c, dtype=d) for c, d in zip(columns, cls._COLUMNS, strict=True))
+        return cls(name, order_size, *arrays)
+
+    @property
+    def liquidity(self) -> np.ndarray:
+        """TAKE, PASSIVE or CLEANUP per fill."""
+        return _LIQUIDITY[self.how]
 
     @property
     def cash(self) -> np.ndarray:
@@ -177,7 +194,9 @@ def replay(
                     shares,
                     price,
                     float(timeline.fee[venue]),
-                    TAKE,
+                    HOW["take"],
+                    int(market.latest[venue]),
+                    -1,
                 )
             )
             filled += shares

@@ -24,7 +24,15 @@ from router import Snapshots
 from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
 from sweep.grid import SweepError, SweepInterrupted, run_grid
-from sweep.report import DayRun, build_report, rank_trials, replay_day, strict_json, write_outputs
+from sweep.report import (
+    DayRun,
+    build_report,
+    rank_trials,
+    replay_day,
+    strict_json,
+    write_fills,
+    write_outputs,
+)
 
 #: How long joining an existing Ray cluster may take before the sweep gives up.
 RAY_CONNECT_TIMEOUT_S = 30.0
@@ -208,8 +216,9 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
 
 
 def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
-    """report.json, trials.csv and, with --plot, the PNGs in --out."""
+    """report.json, trials.csv, fills.csv and, with --plot, the PNGs in --out."""
     write_outputs(outcome.report, outcome.trials, outcome.grid, args.out)
+    write_fills(outcome.days, args.out / "fills.csv")
     if args.plot:
         from sweep.plots import write_plots
 

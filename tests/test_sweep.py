@@ -228,7 +228,7 @@ def test_plot_writes_both_pngs(tmp_path):
 
 def test_fills_plot_marks_passive_and_clean_up_fills():
     from router import Fills
-    from router.replay import CLEANUP, PASSIVE, TAKE
+    from router.replay import HOW
     from sweep.plots import fills_figure
 
     start = 1_000_000_000_000
@@ -236,12 +236,12 @@ def test_fills_plot_marks_passive_and_clean_up_fills():
         "router",
         300,
         [
-            (start + 1, 2, 100, 10.0, 0.003, TAKE),
-            (start + 2, 2, 100, 9.99, -0.002, PASSIVE),
-            (start + 3, 5, 100, 10.01, 0.003, CLEANUP),
+            (start + 1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1),
+            (start + 2, 2, 100, 9.99, -0.002, HOW["queue"], 1, 0),
+            (start + 3, 5, 100, 10.01, 0.003, HOW["cleanup"], 2, -1),
         ],
     )
-    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, TAKE)])
+    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, HOW["take"], 0, -1)])
     fig = fills_figure({"router": router, "twap": twap}, start)
     shares_ax = fig.axes[0]
     marks = {line.get_label(): line for line in shares_ax.get_lines()}
@@ -300,8 +300,12 @@ def test_ctrl_c_or_sigterm_stops_trials_and_the_local_cluster(tmp_path, signal_n
     env = os.environ | {"RAY_ADDRESS": ""}
     process = subprocess.Popen(
         [sys.executable, "-m", "sweep", str(config), "--out", str(tmp_path / "out")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     seen = ""
     deadline = time.monotonic() + 120
     while "TERMINATED" not in seen and time.monotonic() < deadline:
@@ -360,3 +364,35 @@ def test_a_two_day_sweep_from_files_reports_each_day(tmp_path):
     assert report["optimized"]["filled_shares"] == 10_000 and report["trials"]["count"] == 2
     for date in ("2024-08-01", "2024-08-02"):
         assert (tmp_path / "out" / f"fills-{date}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
+    """fills.csv has every child fill of every strategy; passive fills come from seller prints
+    at or below the bid, each print share used once; takes come from displayed levels."""
+    work, done = sweep_run
+    report = json.loads(done.stdout)
+    with open(work / "out" / "fills.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    by_strategy = {}
+    for row in rows:
+        by_strategy[row["strategy"]] = by_strategy.get(row["strategy"], 0) + int(row["shares"])
+    assert by_strategy == {"router": 5000, "best_ask": 5000, "twap": 5000, "vwap": 5000}
+    assert report["optimized"]["filled_shares"] == by_strategy["router"]
+    per_print: dict[tuple, int] = {}
+    for row in rows:
+        if row["how"] in ("queue", "swept"):
+            assert row["print_side"] == "A" and float(row["print_price"]) <= float(row["price"])
+            key = (
+                row["strategy"],
+                row["venue"],
+                row["state_ts"],
+                row["print_price"],
+                row["print_shares"],
+            )
+            per_print[key] = per_print.get(key, 0) + int(row["shares"])
+            assert per_print[key] <= int(row["print_shares"])
+            assert float(row["rebate"]) > 0 and float(row["fee"]) == 0
+        else:
+            assert row["how"] in ("take", "cleanup", "quote_cross")
+            assert float(row["level_price"]) == float(row["price"]) and int(row["level_shown"]) > 0
+            assert float(row["fee"]) > 0
