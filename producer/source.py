@@ -18,11 +18,14 @@ def load_configured(data: DataConfig) -> tuple[list[Snapshots], list[str]]:
     if single is None:
         return load_days(
             expand_paths(data.paths), data.start, data.end, data.depth,
-            prices=data.prices, skip_empty=data.skip_empty_days,
+            prices=data.prices, warmup_s=data.warmup_s, skip_empty=data.skip_empty_days,
         )  # fmt: skip
     if data.synthetic_seed is not None and ensure(
         single, seed=data.synthetic_seed, venues=data.synthetic_venues
     ):
         print(f"generated the default day at {single}", file=sys.stderr)
-    day = load_mbp(single, data.start, data.end, data.depth, date=data.date, prices=data.prices)
+    day = load_mbp(
+        single, data.start, data.end, data.depth,
+        date=data.date, prices=data.prices, warmup_s=data.warmup_s,
+    )  # fmt: skip
     return [day], []

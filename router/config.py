@@ -54,6 +54,7 @@ _SCHEMA: dict[str, Any] = {
                     ]
                 },
                 "prices": {"enum": list(PRICE_FORMATS)},
+                "warmup_s": {"type": "number", "minimum": 0},
                 "skip_empty_days": {"type": "boolean"},
                 "date": {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"},
                 "depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH},
@@ -101,6 +102,7 @@ _SCHEMA: dict[str, Any] = {
                 "queue_model": {"enum": ["risk_averse", "prob_power"]},
                 "queue_power": {"type": "number", "exclusiveMinimum": 0},
                 "seed": {"type": "integer", "minimum": 0},
+                "min_samples": {"type": "integer", "minimum": 1},
             },
         },
         "kafka": {
@@ -152,6 +154,7 @@ class DataConfig:
     depth: int = 1
     date: str | None = None  # one file only: its trading date when it spans several
     prices: str = "auto"  # CSV prices: auto, decimal or fixed (Databento's 1e-9 units)
+    warmup_s: float = 300.0  # loaded before the window for estimation only
     skip_empty_days: bool = False
     synthetic_seed: int | None = None  # generate the file with this seed when it is absent
     synthetic_venues: int = 4
@@ -179,6 +182,7 @@ class RouterConfig:
     queue_model: str = "risk_averse"
     queue_power: float = 3.0
     seed: int = 0
+    min_samples: int = 30  # outflow windows a decision needs
 
     def placement(self, fills: FillRules | None = None) -> PlacementSettings | None:
         """The Cont & Kukanov settings, or None for the static allocator."""
@@ -190,8 +194,9 @@ class RouterConfig:
             else RiskAverseQueueModel()
         )
         return PlacementSettings(
-            tau_s=self.tau_s, queue_model=queue, seed=self.seed, fills=fills or FillRules()
-        )
+            tau_s=self.tau_s, queue_model=queue, seed=self.seed, fills=fills or FillRules(),
+            min_samples=self.min_samples,
+        )  # fmt: skip
 
     def settings(self) -> dict:
         """The keys that apply to this model, for the report."""
@@ -340,6 +345,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
     data_config = DataConfig(
         paths=tuple((base / name).resolve() for name in names),
         prices=data.get("prices", DataConfig.prices),
+        warmup_s=float(data.get("warmup_s", DataConfig.warmup_s)),
         skip_empty_days=data.get("skip_empty_days", DataConfig.skip_empty_days),
         start=window.get("start", DataConfig.start),
         end=window.get("end", DataConfig.end),

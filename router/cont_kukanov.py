@@ -1,7 +1,7 @@
 """The Cont & Kukanov router in replay: market orders plus limit orders resting in bid queues.
 
-Every ``tau_s`` seconds, from one horizon after the window opens (the outflow estimate needs one
-window of history) until it closes, the router:
+Every ``tau_s`` seconds from the window's start until it closes, once the outflow estimate has
+``min_samples`` windows of history (the warmup before the window counts), the router:
 
 1. applies every venue state up to that instant, filling resting orders as the queue model says;
 2. cancels what is still resting and, for the shares that remain, solves the placement problem
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from router.marketdata import NS_PER_SECOND
-from router.outflow import Depletion
+from router.outflow import SellerFlow
 from router.passive import FillRules, Resting, passive_fills
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
@@ -50,6 +50,7 @@ class PlacementSettings:
     seed: int = 0
     schedule: Schedule = field(default_factory=Schedule)
     fills: FillRules = field(default_factory=FillRules)
+    min_samples: int = 30  # outflow windows a decision needs before it places anything
 
 
 @dataclass
@@ -57,6 +58,7 @@ class DecisionStats:
     """What the router decided and how its limit orders ended."""
 
     decisions: int = 0
+    samples: list[int] = field(default_factory=list)  # outflow windows behind each decision
     market_ordered: int = 0  # shares sent as marketable orders at decisions
     limit_posted: int = 0  # shares posted as limit orders, over all decisions
     limit_filled: int = 0
@@ -66,6 +68,7 @@ class DecisionStats:
         """Two runs' statistics together (several days)."""
         return DecisionStats(
             self.decisions + other.decisions,
+            self.samples + other.samples,
             self.market_ordered + other.market_ordered,
             self.limit_posted + other.limit_posted,
             self.limit_filled + other.limit_filled,
@@ -76,6 +79,8 @@ class DecisionStats:
         posted = self.limit_posted
         return {
             "decisions": self.decisions,
+            "samples_min": min(self.samples, default=None),
+            "samples_median": float(np.median(self.samples)) if self.samples else None,
             "market_ordered": self.market_ordered,
             "limit_posted": posted,
             "limit_filled": self.limit_filled,
@@ -197,15 +202,16 @@ def run_cont_kukanov(
     run = _Run(timeline, order_size, settings.queue_model, settings.fills)
     snap = timeline.snapshots
     tau_ns = round(settings.tau_s * NS_PER_SECOND)
-    depletion = Depletion.of(timeline)
-    decision_ns = snap.window.start_ns + tau_ns
+    flow = SellerFlow.of(timeline, settings.fills)
+    decision_ns = snap.window.start_ns
     number = 0
     while decision_ns < snap.window.end_ns and run.filled < order_size:
         run.apply_until(decision_ns)
         run.resting.clear()  # cancel what did not fill
-        _decide(run, depletion, penalties, settings, decision_ns, tau_ns, number)
+        if flow.count(decision_ns, tau_ns) >= settings.min_samples:
+            _decide(run, flow, penalties, settings, decision_ns, tau_ns, number)
+            number += 1
         decision_ns += tau_ns
-        number += 1
     run.apply_until(snap.window.end_ns)
     run.resting.clear()
     if run.filled < order_size:
@@ -215,7 +221,7 @@ def run_cont_kukanov(
 
 def _decide(
     run: _Run,
-    depletion: Depletion,
+    flow: SellerFlow,
     penalties: RouterParams,
     settings: PlacementSettings,
     now_ns: int,
@@ -241,10 +247,11 @@ def _decide(
         penalties=penalties,
         max_market=float(ask_size[venues].sum()),
     )
-    outflow = depletion.samples(now_ns, tau_ns)[:, venues]
+    outflow = flow.samples(now_ns, tau_ns)[:, venues]
     rng = np.random.default_rng([settings.seed, number])
     placement = optimise(problem, outflow, rng=rng, schedule=settings.schedule)
     run.stats.decisions += 1
+    run.stats.samples.append(len(outflow))
     market = min(round(placement.market), remaining)
     run.stats.market_ordered += market
     run.take(market, "take")

@@ -20,6 +20,7 @@ from router.files import open_market_file
 from router.marketdata import (
     MAX_DEPTH,
     NS_PER_DAY,
+    NS_PER_SECOND,
     DataError,
     DataQuality,
     EmptyWindowError,
@@ -37,9 +38,11 @@ def load_mbp(
     *,
     date: str | None = None,
     prices: str = "auto",
+    warmup_s: float = 0.0,
 ) -> Snapshots:
     """Load a Databento MBP-1/MBP-10/TBBO/CMBP-1 file into :class:`Snapshots` for a UTC
-    time-of-day window.
+    time-of-day window, with ``warmup_s`` seconds before it (as far as the file has them) for
+    estimation only.
 
     ``path`` may be CSV or DBN, either compressed with zstd. ``date`` (YYYY-MM-DD) defaults to
     the file's trading date, the UTC date of its rows; a file spanning several dates needs it.
@@ -59,7 +62,9 @@ def load_mbp(
         else:
             messages, schema, price_format = read_csv(path, stream, depth, prices)
             chunks, unit = [messages], "line"
-        messages, window, counts = _in_window(Where(path, unit), chunks, start, end, date)
+        messages, window, counts = _in_window(
+            Where(path, unit), chunks, Window.on(date or "1970-01-01", start, end, warmup_s), date
+        )
     quality = DataQuality(
         source_format=source_format, schema=schema, price_format=price_format, **counts
     )
@@ -67,28 +72,30 @@ def load_mbp(
 
 
 def _in_window(
-    where: Where, chunks: Iterable, start: str, end: str, date: str | None
+    where: Where, chunks: Iterable, asked: Window, date: str | None
 ) -> tuple[Messages, Window, dict[str, int]]:
     """The messages inside the window, checked chunk by chunk (one instrument, sensible
     values), and how many fell before and after it. A chunk has ``ts_event``,
     ``instrument_id`` (or None) and ``select(mask) -> Messages``."""
     path = where.path
+    start, end = asked.start, asked.end
     window, days, instrument = None, [], None
     kept: list[Messages] = []
-    read = before = after = 0
+    read = before = warmup = after = 0
     for chunk in chunks:
         if not len(chunk):
             continue
         if window is None:
             first = date or _date_of(int(chunk.ts_event[0]))
-            window = Window.on(first, start, end)
+            window = Window.on(first, start, end, asked.warmup_ns / NS_PER_SECOND)
         ts = chunk.ts_event
         days += [int(ts.min()) // NS_PER_DAY, int(ts.max()) // NS_PER_DAY]
         read += len(ts)
-        before += int((ts < window.start_ns).sum())
+        before += int((ts < window.data_start_ns).sum())
+        warmup += int(((ts >= window.data_start_ns) & (ts < window.start_ns)).sum())
         after += int((ts >= window.end_ns).sum())
         instrument = _one_instrument(chunk.instrument_id, where, instrument)
-        inside = chunk.select((ts >= window.start_ns) & (ts < window.end_ns))
+        inside = chunk.select((ts >= window.data_start_ns) & (ts < window.end_ns))
         del chunk, ts
         check(inside, where)
         kept.append(inside)
@@ -101,13 +108,18 @@ def _in_window(
             "date with data.date (a single file), or split the file by date"
         )
     messages = Messages.concat(kept)
-    if not len(messages):
+    if len(messages) == warmup:
         raise EmptyWindowError(
             f"{path}: no rows inside the window {window.date} {start} to {end} UTC "
-            f"({before} rows before it, {after} after); check data.window and data.date",
+            f"({before + warmup} rows before it, {after} after); check data.window and data.date",
             window.date,
         )
-    counts = {"rows_read": read, "rows_before_window": before, "rows_after_window": after}
+    counts = {
+        "rows_read": read,
+        "rows_before_window": before,
+        "rows_in_warmup": warmup,
+        "rows_after_window": after,
+    }
     return messages, window, counts
 
 
@@ -149,6 +161,7 @@ def load_days(
     depth: int = 1,
     *,
     prices: str = "auto",
+    warmup_s: float = 0.0,
     skip_empty: bool = False,
 ) -> tuple[list[Snapshots], list[str]]:
     """One Snapshots per file, each its own trading day, in date order; and the days skipped.
@@ -162,7 +175,7 @@ def load_days(
     seen: dict[str, Path] = {}
     for path in paths:
         try:
-            day = load_mbp(path, start, end, depth, prices=prices)
+            day = load_mbp(path, start, end, depth, prices=prices, warmup_s=warmup_s)
         except EmptyWindowError as exc:
             if not skip_empty:
                 raise EmptyWindowError(

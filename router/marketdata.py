@@ -38,7 +38,9 @@ class Window:
     """A UTC time-of-day window on one trading date; ``end_ns`` is exclusive.
 
     Times compare at the resolution written: an end of ``13:45:14`` covers that whole second,
-    ``13:45:14.5`` covers up to (not including) 13:45:14.6.
+    ``13:45:14.5`` covers up to (not including) 13:45:14.6. The ``warmup_ns`` before
+    ``start_ns`` are loaded for estimation only: no strategy trades in them, but they give every
+    venue a state and an outflow history at the start.
     """
 
     date: str
@@ -46,15 +48,24 @@ class Window:
     end: str
     start_ns: int
     end_ns: int
+    warmup_ns: int = 0
 
     @classmethod
-    def on(cls, date: str, start: str, end: str) -> Window:
+    def on(cls, date: str, start: str, end: str, warmup_s: float = 0.0) -> Window:
         midnight = pd.Timestamp(date, tz="UTC").value
         start_ns, _ = parse_time_of_day(start)
         end_ns, resolution = parse_time_of_day(end)
         if end_ns < start_ns:
             raise ValueError(f"window end {end!r} is before its start {start!r}")
-        return cls(date, start, end, midnight + start_ns, midnight + end_ns + resolution)
+        if warmup_s < 0:
+            raise ValueError(f"warmup must be >= 0 seconds, got {warmup_s}")
+        warmup = round(warmup_s * NS_PER_SECOND)
+        return cls(date, start, end, midnight + start_ns, midnight + end_ns + resolution, warmup)
+
+    @property
+    def data_start_ns(self) -> int:
+        """Where the loaded data begin: the warmup before the window."""
+        return self.start_ns - self.warmup_ns
 
     @property
     def nominal_ns(self) -> int:
@@ -85,8 +96,9 @@ class DataQuality:
     schema: str = ""  # mbp-1, mbp-10, tbbo, cmbp-1
     price_format: str = ""  # decimal or fixed (Databento's 1e-9 units)
     rows_read: int = 0
-    rows_before_window: int = 0
+    rows_before_window: int = 0  # before the warmup, if any: not loaded
     rows_after_window: int = 0
+    rows_in_warmup: int = 0  # loaded for estimation only
     rows_in_window: int = 0
     duplicates_dropped: int = 0  # same ts_event, venue, sequence and content as an earlier row
     rows_out_of_sequence: int = 0  # sequence below the venue's previous row in time order: kept

@@ -230,7 +230,7 @@ def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     side = _release(messages, "side")[prints]
     quality = replace(
         quality,
-        rows_in_window=count,
+        rows_in_window=count - quality.rows_in_warmup,
         duplicates_dropped=duplicates,
         rows_out_of_sequence=out_of_sequence,
         trade_rows=len(prints),

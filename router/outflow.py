@@ -1,11 +1,16 @@
-"""Causal estimate of the outflow xi_k from each venue's best-bid queue over a horizon tau.
+"""Causal samples of the outflow xi_k that the fill model credits a bid at venue k's best bid.
 
-Depletion is what leaves the best bid between two consecutive states of a venue: the size
-drop when the price holds, the whole queue when the price falls or the level empties (it was
-traded through or pulled), nothing when the price rises (a new, better queue starts). The
-outflow over a window is the depletion summed over it. At a decision instant t, the samples are
-the windows [s - tau, s] for s = t, t - tau/10, t - 2 tau/10, ... that start inside the data:
-only states at or before t are read, so a decision never sees the future.
+The Cont & Kukanov placement fills a limit order of L_k shares behind a queue of Q_k with
+min(L_k, (xi_k - Q_k)+). The simulator fills a resting bid only from the venue's
+seller-initiated prints at or below its price (:mod:`router.passive`), so xi_k is measured the
+same way: over a past window [a, a + tau], the seller-initiated volume printed on venue k at or
+below the best bid that venue showed at a. Cancellations and pulled levels do not count: the
+risk-averse queue model never credits them, and for the probabilistic model leaving them out
+makes the optimiser, if anything, too pessimistic about passive fills.
+
+At a decision instant t the samples are the windows ending at t, t - tau/10, t - 2 tau/10, ...
+that start inside the loaded data (the warmup before the trading window included): only states
+and prints at or before t are read, so a decision never sees the future.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from router.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE
+from router.passive import FillRules
 from router.replay import Timeline
 
 #: Sample windows slide by this fraction of tau.
@@ -21,41 +28,68 @@ SLIDE = 10
 
 
 @dataclass(frozen=True, eq=False)
-class Depletion:
-    """Per venue, the ts of its states and the cumulative depletion after each of them."""
+class _Venue:
+    """One venue's best bid over time and its seller-initiated prints, in time order."""
 
-    ts: tuple[np.ndarray, ...]
-    cumulative: tuple[np.ndarray, ...]
-    start_ns: int
+    state_ts: np.ndarray
+    bid: np.ndarray
+    print_ts: np.ndarray
+    print_px: np.ndarray
+    print_sz: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SellerFlow:
+    """Per venue, what could have filled a bid resting at its best bid, window by window."""
+
+    venues: tuple[_Venue, ...]
+    start_ns: int  # where the data begin (the first state loaded): windows start no earlier
 
     @classmethod
-    def of(cls, timeline: Timeline) -> Depletion:
+    def of(cls, timeline: Timeline, rules: FillRules | None = None) -> SellerFlow:
+        rules = rules or FillRules()
         snap = timeline.snapshots
-        ts, cumulative = [], []
-        for venue in range(len(timeline.publishers)):
-            rows = np.flatnonzero(timeline.venue_index == venue)
-            px, sz = snap.bid_px[rows, 0], snap.bid_sz[rows, 0]
-            prev_px, prev_sz = px[:-1], sz[:-1]
-            same = px[1:] == prev_px
-            fell = ~same & ~(px[1:] > prev_px)  # lower, or the level emptied (NaN)
-            step = np.where(same, np.maximum(prev_sz - sz[1:], 0), np.where(fell, prev_sz, 0))
-            ts.append(snap.ts[rows])
-            cumulative.append(np.r_[0, np.cumsum(step)].astype(float))
-        return cls(tuple(ts), tuple(cumulative), snap.window.start_ns)
+        owner = snap.print_row
+        sides = [SELL_AGGRESSOR] + ([UNKNOWN_SIDE] if rules.unsigned_trades == "both" else [])
+        selling = np.isin(snap.print_side, sides)
+        venues = []
+        for venue, rows in enumerate(timeline.venue_rows):
+            mine = selling & (timeline.venue_index[owner] == venue)
+            venues.append(
+                _Venue(
+                    state_ts=snap.ts[rows],
+                    bid=np.where(snap.bid_sz[rows, 0] > 0, snap.bid_px[rows, 0], np.nan),
+                    print_ts=snap.ts[owner[mine]],
+                    print_px=snap.print_px[mine],
+                    print_sz=snap.print_sz[mine].astype(float),
+                )
+            )
+        first = int(snap.ts[0]) if len(snap) else snap.window.data_start_ns
+        return cls(tuple(venues), max(snap.window.data_start_ns, first))
 
-    def at(self, when: np.ndarray) -> np.ndarray:
-        """Cumulative depletion of every venue at each instant of ``when`` (len(when) x K)."""
-        out = np.zeros((len(when), len(self.ts)))
-        for k, (ts, cum) in enumerate(zip(self.ts, self.cumulative, strict=True)):
-            last = np.searchsorted(ts, when, side="right") - 1  # the state in force at `when`
-            out[:, k] = np.where(last >= 0, cum[np.maximum(last, 0)], 0.0)
-        return out
+    def count(self, now_ns: int, tau_ns: int) -> int:
+        """How many sample windows a decision at ``now_ns`` has."""
+        return max(int((now_ns - tau_ns - self.start_ns) // max(1, tau_ns // SLIDE) + 1), 0)
 
     def samples(self, now_ns: int, tau_ns: int) -> np.ndarray:
         """Outflow samples (n x K) over the windows of length tau that end at or before now."""
         slide = max(1, tau_ns // SLIDE)
-        count = (now_ns - tau_ns - self.start_ns) // slide + 1
-        if count <= 0:
-            return np.zeros((0, len(self.ts)))
-        ends = now_ns - slide * np.arange(count, dtype=np.int64)
-        return self.at(ends) - self.at(ends - tau_ns)
+        ends = now_ns - slide * np.arange(self.count(now_ns, tau_ns), dtype=np.int64)
+        out = np.zeros((len(ends), len(self.venues)))
+        for k, venue in enumerate(self.venues):
+            out[:, k] = _window_volume(venue, ends - tau_ns, ends)
+        return out
+
+
+def _window_volume(venue: _Venue, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Seller volume printed in (start, end] at or below the bid shown at start, per window."""
+    state = np.searchsorted(venue.state_ts, starts, side="right") - 1  # the state in force
+    bid = np.where(state >= 0, venue.bid[np.maximum(state, 0)], np.nan)
+    first = np.searchsorted(venue.print_ts, starts, side="right")
+    last = np.searchsorted(venue.print_ts, ends, side="right")
+    volume = np.zeros(len(starts))
+    for price in np.unique(bid[~np.isnan(bid)]):  # a handful of tick levels
+        total = np.r_[0.0, np.cumsum(np.where(venue.print_px <= price, venue.print_sz, 0.0))]
+        at = bid == price
+        volume[at] = total[last[at]] - total[first[at]]
+    return volume

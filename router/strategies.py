@@ -68,31 +68,43 @@ def router_taker(params: RouterParams, step: int):
     return take
 
 
+def trading(timeline: Timeline) -> np.ndarray:
+    """Per instant, whether it lies in the window (not in the warmup before it)."""
+    return timeline.instant_ts >= timeline.snapshots.window.start_ns
+
+
+def whole_order(timeline: Timeline, order_size: int) -> np.ndarray:
+    """The whole order from the window's first instant on."""
+    return np.where(trading(timeline), order_size, 0)
+
+
 def twap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
     """Bucket b = [start + 60b s, start + 60(b+1) s), the last one running to the window's end."""
     window = timeline.snapshots.window
     buckets = max(1, -(-window.nominal_ns // TWAP_BUCKET_NS))  # ceil
     bucket = np.minimum((timeline.instant_ts - window.start_ns) // TWAP_BUCKET_NS, buckets - 1)
-    return order_size * (bucket + 1) // buckets
+    return np.where(trading(timeline), order_size * (bucket + 1) // buckets, 0)
 
 
 def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
-    """Traded volume up to and including each instant, as a share of the window's total."""
+    """Traded volume in the window up to and including each instant, as a share of the
+    window's total."""
     snap = timeline.snapshots
     starts = np.r_[0, timeline.instant_end[:-1]]
-    cumulative = np.cumsum(np.add.reduceat(snap.volume, starts)) if len(snap) else snap.volume
+    per_instant = np.add.reduceat(snap.volume, starts) if len(snap) else snap.volume
+    cumulative = np.cumsum(np.where(trading(timeline), per_instant, 0))
     if not len(cumulative) or cumulative[-1] == 0:
         return twap_targets(timeline, order_size)
     return order_size * cumulative // cumulative[-1]
 
 
 def run_router(timeline: Timeline, order_size: int, step: int, params: RouterParams) -> Fills:
-    targets = np.full(len(timeline), order_size, dtype=np.int64)
+    targets = whole_order(timeline, order_size)
     return replay(timeline, "router", order_size, targets, router_taker(params, step))
 
 
 def run_baselines(timeline: Timeline, order_size: int) -> dict[str, Fills]:
-    full = np.full(len(timeline), order_size, dtype=np.int64)
+    full = whole_order(timeline, order_size)
     schedules = {
         "best_ask": full,
         "twap": twap_targets(timeline, order_size),

@@ -229,15 +229,17 @@ def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
     the ones the stream was produced with: the sweep would otherwise silently use other data."""
     for day in consumed.days:
         window = day.window
-        asked = Window.on(data.date or window.date, data.start, data.end)
+        asked = Window.on(data.date or window.date, data.start, data.end, data.warmup_s)
         found = {
             "data.window": f"{window.start} to {window.end}",
+            "data.warmup_s": window.warmup_ns / 1e9,
             "data.date": window.date,
             "data.depth": day.depth,
             "data.prices": day.quality.price_format,
         }
         wanted = {
             "data.window": f"{data.start} to {data.end}",
+            "data.warmup_s": asked.warmup_ns / 1e9,
             "data.date": asked.date,
             "data.depth": data.depth,
             "data.prices": (

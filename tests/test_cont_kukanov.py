@@ -12,11 +12,11 @@ from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
 from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
-from router.outflow import Depletion
+from router.outflow import SellerFlow
 from router.passive import FillRules, Resting
 from router.placement import RouterParams
 from router.queues import ProbQueueModel, RiskAverseQueueModel
-from router.replay import CLEANUP, PASSIVE
+from router.replay import CLEANUP, HOW, PASSIVE
 from sweep import SweepData, run_backtest
 from sweep.backtest import replay_router
 from tests.mbp import at, row, write
@@ -131,28 +131,64 @@ def test_the_outflow_estimate_ignores_the_future():
     timeline = Timeline.of(snap, config.venues)
     now = snap.window.start_ns + 120 * 1_000_000_000
     later = snap.ts > now
-    scrambled = snap.bid_sz.copy()
-    scrambled[later] = np.random.default_rng(0).permutation(scrambled[later])
-    future_changed = Timeline.of(
-        type(snap)(**{**snap.__dict__, "bid_sz": scrambled}), config.venues
-    )
+    scrambled = {"bid_sz": snap.bid_sz.copy(), "print_sz": snap.print_sz.copy()}
+    rng = np.random.default_rng(0)
+    scrambled["bid_sz"][later] = rng.permutation(scrambled["bid_sz"][later])
+    after = later[snap.print_row]
+    scrambled["print_sz"][after] = rng.permutation(scrambled["print_sz"][after])
+    future_changed = Timeline.of(replace(snap, **scrambled), config.venues)
     tau = 10 * 1_000_000_000
-    a = Depletion.of(timeline).samples(now, tau)
-    b = Depletion.of(future_changed).samples(now, tau)
-    assert len(a) == 1 + (120 - 10) and np.array_equal(a, b)
+    a = SellerFlow.of(timeline).samples(now, tau)
+    b = SellerFlow.of(future_changed).samples(now, tau)
+    # Windows of 10 s sliding by 1 s, starting at the first state loaded (just after 13:36:32).
+    assert len(a) == (now - tau - int(snap.ts[0])) // 10**9 + 1 == 110
+    assert np.array_equal(a, b) and a.sum() > 0
     assert not np.array_equal(
-        Depletion.of(timeline).samples(now + 60 * tau, tau),
-        Depletion.of(future_changed).samples(now + 60 * tau, tau),
+        SellerFlow.of(timeline).samples(now + 60 * tau, tau),
+        SellerFlow.of(future_changed).samples(now + 60 * tau, tau),
     )
+
+
+def test_the_outflow_counts_only_what_would_fill_a_bid(tmp_path):
+    """Seller prints at or below the bid shown at the window's start; not buyers, not prints
+    above that bid, not cancellations."""
+    events = [
+        state(1, bid_size=200, trade_px=10.00, traded=100),  # a seller at the bid: counts
+        state(2, bid_size=150, trade_px=10.00, traded=50, side="B"),  # a buyer: never
+        state(3, bid_size=10),  # 140 cancelled: not credited
+        state(4, bid_size=10, bid=9.99, trade_px=9.99, traded=30),  # below the bid: counts
+    ]
+    snap = load_mbp(write(tmp_path / "f.csv", [state(0, bid_size=300), *events]))
+    flow = SellerFlow.of(Timeline.of(snap, FEES))
+    start, second = snap.window.start_ns, 1_000_000_000
+    assert flow.samples(start + 5 * second, 5 * second)[0, 0] == 130  # window (0 s, 5 s]
+    both = SellerFlow.of(Timeline.of(snap, FEES), FillRules(unsigned_trades="both"))
+    assert both.samples(start + 5 * second, 5 * second)[0, 0] == 130  # no N prints here
+
+
+def test_no_decision_before_min_samples_windows(tmp_path):
+    events = [state(t, bid_size=100, trade_px=10.00, traded=10) for t in range(1, 40)]
+    snap = load_mbp(
+        write(tmp_path / "m.csv", [state(0, bid_size=100), *events]), "13:36:32", "13:37:11"
+    )
+    settings = PlacementSettings(tau_s=5, min_samples=30)
+    fills, stats = run_cont_kukanov(
+        Timeline.of(snap, FEES), 300, RouterParams(0.05, 0.05, 0), settings
+    )
+    # Windows of 5 s slide by 0.5 s: at start + 5k s there are 10(k - 1) + 1 of them, so the
+    # first decision with 30 is at k = 4, 20 s in.
+    assert stats.decisions > 0 and min(stats.samples) == 31
+    first = (fills.ts[fills.how != HOW["cleanup"]].min() - snap.window.start_ns) / 1e9
+    assert first >= 20
 
 
 def test_decisions_before_a_time_do_not_depend_on_data_after_it(tmp_path):
     config, snap = default_day()
-    cut = snap.window.start_ns + 15 * 1_000_000_000
+    cut = snap.window.start_ns + 40 * 1_000_000_000  # decisions start after 30 sample windows
     later = snap.ts > cut
     bid_sz = snap.bid_sz.copy()
     bid_sz[later] = bid_sz[later] // 2 + 1
-    other = type(snap)(**{**snap.__dict__, "bid_sz": bid_sz})
+    other = replace(snap, bid_sz=bid_sz)
     params, settings = RouterParams(0.01, 0.01, 0.001), PlacementSettings(tau_s=5)
     a, _ = run_cont_kukanov(Timeline.of(snap, config.venues), 5000, params, settings)
     b, _ = run_cont_kukanov(Timeline.of(other, config.venues), 5000, params, settings)

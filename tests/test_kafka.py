@@ -158,7 +158,7 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
     )
     assert main([str(tmp_path / "c.yaml"), "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["messages"] == len(day) + len(day.print_px)
-    assert_same(consume(kafka, timeout_s=30), day)
+    assert_same(consume(kafka, timeout_s=30), load_mbp(csv, warmup_s=300))  # data.warmup_s
 
 
 def test_sweep_from_kafka_end_to_end(tmp_path, day):
@@ -170,7 +170,7 @@ def test_sweep_from_kafka_end_to_end(tmp_path, day):
     kafka = fresh_topic()
     publish(day, kafka, pace=0, progress=False)
     (tmp_path / "c.yaml").write_text(
-        "data: {path: absent.csv}\n"
+        "data: {path: absent.csv, warmup_s: 0}\n"
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
     )
     done = run_sweep(tmp_path / "c.yaml", tmp_path / "out", "--source", "kafka")
@@ -270,7 +270,7 @@ def test_two_day_sweep_from_kafka_reports_each_day(tmp_path, two_days):
     kafka = fresh_topic()
     summary = publish(two_days, kafka, pace=0, progress=False)
     (tmp_path / "c.yaml").write_text(
-        "data: {path: absent.csv}\ngrid: {lambda_over: [0.1], lambda_under: [0.1], "
+        "data: {path: absent.csv, warmup_s: 0}\ngrid: {lambda_over: [0.1], lambda_under: [0.1], "
         "theta_queue: [0.1]}\n"
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
     )
@@ -311,16 +311,20 @@ def test_an_empty_end_record_is_refused(day):
     ("data", "message"),
     [
         (
-            "{path: x.csv, depth: 10}",
-            r"produced with data.depth 1; the config asks for data.depth 10",
+            "{path: x.csv, warmup_s: 0, depth: 10}",
+            r"with data.depth 1; the config asks for data.depth 10",
         ),
         (
-            "{path: x.csv, window: {start: '13:40:00', end: '13:45:14'}}",
-            r"produced with data.window 13:36:32 to 13:45:14; the config asks for data.window "
+            "{path: x.csv, warmup_s: 0, window: {start: '13:40:00', end: '13:45:14'}}",
+            r"with data.window 13:36:32 to 13:45:14; the config asks for data.window "
             r"13:40:00 to 13:45:14",
         ),
-        ("{path: x.csv, prices: fixed}", r"produced with data.prices decimal; the config asks"),
-        ("{path: x.csv, date: '2024-08-02'}", r"produced with data.date 2024-08-01; the config"),
+        ("{path: x.csv, warmup_s: 0, prices: fixed}", r"with data.prices decimal; the config asks"),
+        ("{path: x.csv, warmup_s: 0, date: '2024-08-02'}", r"with data.date 2024-08-01; the"),
+        (
+            "{path: x.csv}",
+            r"with data.warmup_s 0.0; the config asks for data.warmup_s 300",
+        ),
     ],
 )
 def test_a_stream_made_with_other_data_settings_is_refused(day, data, message):
@@ -335,7 +339,9 @@ def test_a_stream_made_with_other_data_settings_is_refused(day, data, message):
         },
         Path("."),
     )
-    with pytest.raises(ConsumeError, match=rf"topic {kafka.topic}: stream \w+ was {message}"):
+    with pytest.raises(
+        ConsumeError, match=rf"topic {kafka.topic}: stream \w+ was produced {message}"
+    ):
         consume_days(config)
 
 

@@ -374,25 +374,25 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
     with open(work / "out" / "fills.csv") as fh:
         rows = list(csv.DictReader(fh))
     by_strategy = {}
-    for row in rows:
-        by_strategy[row["strategy"]] = by_strategy.get(row["strategy"], 0) + int(row["shares"])
+    for fill in rows:
+        by_strategy[fill["strategy"]] = by_strategy.get(fill["strategy"], 0) + int(fill["shares"])
     assert by_strategy == {"router": 5000, "best_ask": 5000, "twap": 5000, "vwap": 5000}
     assert report["optimized"]["filled_shares"] == by_strategy["router"]
     per_print: dict[tuple, int] = {}
-    for row in rows:
-        if row["how"] in ("queue", "swept"):
-            assert row["print_side"] == "A" and float(row["print_price"]) <= float(row["price"])
+    for fill in rows:
+        if fill["how"] in ("queue", "swept"):
+            assert fill["print_side"] == "A" and float(fill["print_price"]) <= float(fill["price"])
             key = (
-                row["strategy"],
-                row["venue"],
-                row["state_ts"],
-                row["print_price"],
-                row["print_shares"],
+                fill["strategy"],
+                fill["venue"],
+                fill["state_ts"],
+                fill["print_price"],
+                fill["print_shares"],
             )
-            per_print[key] = per_print.get(key, 0) + int(row["shares"])
-            assert per_print[key] <= int(row["print_shares"])
-            assert float(row["rebate"]) > 0 and float(row["fee"]) == 0
+            per_print[key] = per_print.get(key, 0) + int(fill["shares"])
+            assert per_print[key] <= int(fill["print_shares"])
+            assert float(fill["rebate"]) > 0 and float(fill["fee"]) == 0
         else:
-            assert row["how"] in ("take", "cleanup", "quote_cross")
-            assert float(row["level_price"]) == float(row["price"]) and int(row["level_shown"]) > 0
-            assert float(row["fee"]) > 0
+            assert fill["how"] in ("take", "cleanup", "quote_cross")
+            assert float(fill["level_price"]) == float(fill["price"])
+            assert int(fill["level_shown"]) > 0 and float(fill["fee"]) > 0
