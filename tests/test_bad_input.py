@@ -157,6 +157,7 @@ def sweep_process(config, out, *flags, **popen):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        errors="replace",  # readline, then communicate, may split a multi-byte character
         cwd=ROOT,
         **popen,
     )

@@ -303,6 +303,7 @@ def test_ctrl_c_or_sigterm_stops_trials_and_the_local_cluster(tmp_path, signal_n
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        errors="replace",  # readline, then communicate, may split a multi-byte character
         cwd=ROOT,
         env=env,
     )
