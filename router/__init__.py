@@ -7,11 +7,12 @@ from router.allocator import Venue, allocate, compute_cost
 from router.fees import FeeRate, VenueFees
 from router.loader import expand_paths, load_days, load_mbp
 from router.marketdata import DataError, DataQuality, Snapshots, Window
-from router.metrics import StrategyResult, closing_price, objective, savings_bps, summarize
+from router.metrics import Closing, StrategyResult, closing_prices, savings_bps, summarize
 from router.replay import Fills, Timeline
 from router.strategies import RouterParams, check_order, run_baselines, run_router, simulate_all
 
 __all__ = [
+    "Closing",
     "DataError",
     "DataQuality",
     "FeeRate",
@@ -25,12 +26,11 @@ __all__ = [
     "Window",
     "allocate",
     "check_order",
-    "closing_price",
+    "closing_prices",
     "compute_cost",
     "expand_paths",
     "load_days",
     "load_mbp",
-    "objective",
     "run_baselines",
     "run_router",
     "savings_bps",

@@ -21,6 +21,7 @@ import yaml
 
 from router.cont_kukanov import PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
+from router.latency import DEFAULT_LATENCY_MS, VenueLatency
 from router.marketdata import MAX_DEPTH, parse_time_of_day
 from router.passive import UNSIGNED_TRADES, FillRules
 from router.placement import RouterParams
@@ -32,7 +33,11 @@ _NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1, "un
 _RATE = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"fee": {"type": "number"}, "rebate": {"type": "number"}},
+    "properties": {
+        "fee": {"type": "number"},
+        "rebate": {"type": "number"},
+        "latency_ms": {"type": "number", "minimum": 0},
+    },
 }
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -282,6 +287,7 @@ class Config:
     data: DataConfig
     order: OrderConfig = field(default_factory=OrderConfig)
     venues: VenueFees = field(default_factory=VenueFees)
+    latency: VenueLatency = field(default_factory=VenueLatency)
     grid: GridConfig = field(default_factory=GridConfig)
     router: RouterConfig = field(default_factory=RouterConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
@@ -376,7 +382,8 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
     except ValueError as exc:
         raise fail("order", str(exc)) from None
 
-    venues = raw.get("venues", {})
+    venues = {k: dict(v) for k, v in raw.get("venues", {}).items()}
+    latencies = {k: v.pop("latency_ms") for k, v in venues.items() if "latency_ms" in v}
     default = FeeRate(**{"fee": DEFAULT_FEE, "rebate": DEFAULT_REBATE} | venues.get("default", {}))
     fees = VenueFees(
         default=default,
@@ -385,6 +392,10 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
             for k, v in venues.items()
             if k != "default"
         },
+    )
+    latency = VenueLatency(
+        default_ms=float(latencies.pop("default", DEFAULT_LATENCY_MS)),
+        by_publisher={int(k): float(v) for k, v in latencies.items()},
     )
     router_raw = raw.get("router", {})
     router = RouterConfig(**router_raw)
@@ -441,6 +452,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         data=data_config,
         order=order,
         venues=fees,
+        latency=latency,
         grid=grid,
         router=router,
         kafka=kafka_config,

@@ -38,7 +38,7 @@ from router.outflow import SellerFlow
 from router.passive import FillRules, Resting, passive_fills
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
-from router.replay import HOW, Fills, Market, Timeline
+from router.replay import HOW, Fills, Market, Plan, Timeline
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,17 @@ class _Run:
         self.rules = rules
         self.resting: dict[int, Resting] = {}
         self.records: list[tuple] = []
-        self.filled = 0
+        self.answers: list[tuple[int, int]] = []  # (when we learn of a fill, its shares)
+        self.filled = 0  # every share filled, known to us or not yet
         self.stats = DecisionStats()
+
+    def known(self, now: int) -> int:
+        """Shares whose fills we have learnt of by local time ``now``."""
+        return sum(shares for when, shares in self.answers if when <= now)
 
     def fill(
         self,
+        ts: int,
         row: int,
         venue: int,
         shares: int,
@@ -116,43 +122,42 @@ class _Run:
         fee: float,
         how: str,
         print_index: int = -1,
-    ) -> int:
-        shares = min(shares, self.order_size - self.filled)
-        if shares > 0:
-            self.records.append(
-                (
-                    int(self.s.ts[row]),
-                    int(self.t.publishers[venue]),
-                    shares,
-                    price,
-                    fee,
-                    HOW[how],
-                    row,
-                    print_index,
-                )
-            )
-            self.filled += shares
-        return shares
+    ) -> None:
+        """Record a fill at exchange time ``ts``; we learn of it one latency later. When it
+        completes the order, every resting order is cancelled then (and still fills until the
+        cancel lands)."""
+        self.records.append(
+            (ts, int(self.t.publishers[venue]), shares, price, fee, HOW[how], row, print_index)
+        )
+        latency = int(self.t.latency_ns[venue])
+        self.answers.append((ts + latency, shares))
+        done_before = self.filled >= self.order_size
+        self.filled += shares
+        if not done_before and self.filled >= self.order_size:
+            for other, order in self.resting.items():
+                order.expires = min(order.expires, ts + latency + int(self.t.latency_ns[other]))
 
-    def apply_until(self, end_ns: int) -> None:
-        """Apply every venue state with ts <= end_ns, in order, filling resting orders."""
-        end = int(np.searchsorted(self.s.ts, end_ns, side="right"))
-        if self.resting:
-            for row in range(self.market.applied, end):
-                self.market.advance(row + 1)
-                venue = int(self.t.venue_index[row])
-                if venue in self.resting:
-                    self._check(row, venue)
-        self.market.advance(end)
+    def run_until(self, horizon: np.ndarray) -> None:
+        """Apply each venue's states up to its exchange-time ``horizon[venue]``, all venues'
+        states in time order, filling the orders resting there."""
+        parts = [np.zeros(0, dtype=np.int64)]
+        for venue, rows in enumerate(self.t.venue_rows):
+            stop = int(np.searchsorted(self.s.ts[rows], horizon[venue], side="right"))
+            parts.append(rows[self.market.cursor[venue] : stop])
+        for row in np.sort(np.concatenate(parts)):
+            venue = int(self.t.venue_index[row])
+            self.market.step(venue)
+            order = self.resting.get(venue)
+            if order is not None and order.active_from < self.s.ts[row] < order.expires:
+                self._check(int(row), venue, order)
 
-    def _check(self, row: int, venue: int) -> None:
+    def _check(self, row: int, venue: int, order: Resting) -> None:
         """One state of a venue where we rest: its prints, the quote, the queue."""
-        order = self.resting[venue]
         for cause, shares, index in passive_fills(order, self.s, row, self.rules, self.queue_model):
             self._passive(row, venue, order, cause, shares, index)
-        if self.rules.quote_cross and venue in self.resting:
+        if self.rules.quote_cross:
             for price, shares in self.market.levels(venue):
-                if price > order.price or order.left <= 0 or venue not in self.resting:
+                if price > order.price or order.left <= 0:
                     break
                 done = self._passive(row, venue, order, "quote_cross", shares)
                 self.market.take(venue, price, done)
@@ -160,39 +165,59 @@ class _Run:
     def _passive(
         self, row: int, venue: int, order: Resting, cause: str, shares: int, index: int = -1
     ) -> int:
-        """Fill our resting order with up to ``shares``; what filled."""
+        """Fill our resting order with up to ``shares`` (never more than it has left); what
+        filled."""
         shares = min(shares, order.left)
         if shares <= 0:
             return 0
         rebate = -float(self.t.rebate[venue])
-        done = self.fill(row, venue, shares, order.price, rebate, cause, index)
-        self.stats.limit_filled += done
-        self.stats.fill_reasons[cause] += done
-        order.left -= done
-        if self.filled >= self.order_size:
-            self.resting.clear()  # the order is done: cancel everything still resting
-        elif order.left <= 0:
-            del self.resting[venue]
-        return done
+        self.fill(int(self.s.ts[row]), row, venue, shares, order.price, rebate, cause, index)
+        self.stats.limit_filled += shares
+        self.stats.fill_reasons[cause] += shares
+        order.left -= shares
+        return shares
 
-    def take(self, shares: int, how: str) -> int:
-        """Buy up to ``shares`` walking the displayed asks, cheapest ask + fee first (ties:
-        lower publisher id), each level as deep as displayed."""
+    def take(self, plan: Plan, now: int, how: str, at: int | None = None) -> int:
+        """Send the plan's child orders at local time ``now``: each acts at its venue one
+        latency later (or at exchange time ``at``) on the book as it is then
+        (immediate-or-cancel); shares bought."""
         bought = 0
-        while bought < shares:
-            ask, size = self.market.quotes()
-            showing = np.flatnonzero(size > 0)
-            if not len(showing):
-                break
-            venue = int(showing[np.argmin(ask[showing] + self.t.fee[showing])])
-            row = int(self.market.latest[venue])
-            q = min(shares - bought, int(size[venue]))
-            q = self.fill(row, venue, q, float(ask[venue]), float(self.t.fee[venue]), how)
-            self.market.take(venue, float(ask[venue]), q)
-            bought += q
-            if q == 0:
-                break
+        for venue, shares, limit in plan.children():
+            arrival = now + int(self.t.latency_ns[venue]) if at is None else at
+            for price, q, row in self.market.execute(venue, shares, limit, arrival):
+                self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)
+                bought += q
         return bought
+
+    def post(self, venue: int, price: float, shares: int, now: int, seen_size: int) -> None:
+        """A limit buy sent at ``now``: it joins the queue at ``price`` one latency later,
+        behind what the venue displays there then."""
+        arrival = now + int(self.t.latency_ns[venue])
+        self.market.apply_to(venue, arrival)
+        row = int(self.market.latest[venue])
+        bid = self.s.bid_px[row, 0]
+        if bid == price:
+            ahead = int(self.s.bid_sz[row, 0])
+        elif not bid > price:  # the level emptied or the bid fell below: we are the best bid
+            ahead = 0
+        else:  # the bid rose past us: our level, where shown, else what we saw there
+            level = np.flatnonzero(self.s.bid_px[row] == price)
+            ahead = int(self.s.bid_sz[row, level[0]]) if len(level) else seen_size
+        self.resting[venue] = Resting(price, shares, float(ahead), ahead, active_from=arrival)
+
+
+def plan_cheapest(plan: Plan, shares: int, fee: np.ndarray) -> None:
+    """Plan ``shares`` from the levels seen, cheapest ask + fee first (ties: lower publisher
+    id), each level as deep as displayed."""
+    while shares > 0:
+        ask, size = plan.quotes()
+        showing = np.flatnonzero(size > 0)
+        if not len(showing):
+            return
+        venue = int(showing[np.argmin(ask[showing] + fee[showing])])
+        q = min(shares, int(size[venue]))
+        plan.buy(venue, q)
+        shares -= q
 
 
 def run_cont_kukanov(
@@ -203,20 +228,33 @@ def run_cont_kukanov(
     snap = timeline.snapshots
     tau_ns = round(settings.tau_s * NS_PER_SECOND)
     flow = SellerFlow.of(timeline, settings.fills)
-    decision_ns = snap.window.start_ns
+    now = snap.window.start_ns
     number = 0
-    while decision_ns < snap.window.end_ns and run.filled < order_size:
-        run.apply_until(decision_ns)
-        run.resting.clear()  # cancel what did not fill
-        if flow.count(decision_ns, tau_ns) >= settings.min_samples:
-            _decide(run, flow, penalties, settings, decision_ns, tau_ns, number)
+    while now < snap.window.end_ns:
+        # Cancel what rests: each cancel lands one latency later, and the orders of this
+        # decision arrive then too; until then, what rests can still fill.
+        for venue, order in run.resting.items():
+            order.expires = min(order.expires, now + int(timeline.latency_ns[venue]))
+        run.run_until(now + timeline.latency_ns)
+        run.resting.clear()
+        if run.known(now) >= order_size:
+            break
+        if flow.count(now, tau_ns) >= settings.min_samples:
+            _decide(run, flow, penalties, settings, now, tau_ns, number)
             number += 1
-        decision_ns += tau_ns
-    run.apply_until(snap.window.end_ns)
+        now += tau_ns
+    for order in run.resting.values():  # cancelled at the close
+        order.expires = min(order.expires, snap.window.end_ns)
+    run.run_until(np.full(len(timeline.publishers), snap.window.end_ns - 1))
     run.resting.clear()
-    if run.filled < order_size:
-        run.take(order_size - run.filled, "cleanup")
-    return Fills.of("router", order_size, run.records), run.stats
+    if run.filled < order_size:  # the close: what is still missing, at the last asks
+        run.market.advance(len(snap))
+        plan = Plan(run.market, run.market.latest)
+        plan_cheapest(plan, order_size - run.filled, timeline.fee)
+        last = int(snap.ts[-1]) if len(snap) else snap.window.end_ns
+        run.take(plan, last, "cleanup", at=last)
+    records = sorted(run.records, key=lambda record: record[0])
+    return Fills.of("router", order_size, records), run.stats
 
 
 def _decide(
@@ -228,15 +266,17 @@ def _decide(
     tau_ns: int,
     number: int,
 ) -> None:
-    """One decision: the placement problem for the remaining shares, then the orders."""
+    """One decision at local time ``now_ns``, on the states received by then: the placement
+    problem for the shares not yet known filled, then the orders."""
     snap, timeline = run.s, run.t
-    remaining = run.order_size - run.filled
-    ask, ask_size = run.market.quotes()
-    rows = run.market.latest
-    venues = np.flatnonzero((ask_size > 0) & (rows >= 0) & (snap.bid_sz[rows, 0] > 0))
+    remaining = run.order_size - run.known(now_ns)
+    seen = run.market.seen_rows(now_ns)
+    ask, ask_size = run.market.quotes(seen)
+    bid_size = np.where(seen >= 0, snap.bid_sz[seen, 0], 0)
+    venues = np.flatnonzero((ask_size > 0) & (seen >= 0) & (bid_size > 0))
     if not len(venues):
         return
-    rows, bid = rows[venues], snap.bid_px[rows[venues], 0]
+    rows, bid = seen[venues], snap.bid_px[seen[venues], 0]
     best_ask = float(ask[venues].min())
     mid = (bid.max() + best_ask) / 2
     problem = Problem(
@@ -254,12 +294,11 @@ def _decide(
     run.stats.samples.append(len(outflow))
     market = min(round(placement.market), remaining)
     run.stats.market_ordered += market
-    run.take(market, "take")
-    if run.filled >= run.order_size:
-        return
+    plan = Plan(run.market, seen)
+    plan_cheapest(plan, market, timeline.fee)
+    run.take(plan, now_ns, "take")
     for venue, row, price, limit in zip(venues, rows, bid, placement.limits, strict=True):
         shares = round(limit)
         if shares > 0 and price < best_ask:  # a bid at or above an ask would be marketable
-            shown = int(snap.bid_sz[row, 0])
-            run.resting[int(venue)] = Resting(float(price), shares, float(shown), shown)
+            run.post(int(venue), float(price), shares, now_ns, int(snap.bid_sz[row, 0]))
             run.stats.limit_posted += shares

@@ -24,39 +24,53 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.fees import VenueFees
+from router.latency import NONE as NO_LATENCY
+from router.latency import VenueLatency
 from router.liquidity import ASK, Liquidity
 from router.marketdata import Snapshots
 
 
 @dataclass(frozen=True, eq=False)
 class Timeline:
-    """Instants of a snapshot set and, per row, the index of its venue (ascending publisher id)."""
+    """Instants of a snapshot set, per row the index of its venue (ascending publisher id) and
+    when we could have seen it, and per venue its fees and order latency."""
 
     snapshots: Snapshots
     instant_ts: np.ndarray  # ts of each instant
     instant_end: np.ndarray  # one past the last row of each instant
     venue_index: np.ndarray  # per row, index into ``publishers``
     venue_rows: tuple[np.ndarray, ...]  # per venue, its rows in order
+    venue_seen: tuple[np.ndarray, ...]  # per venue, when each of its rows had been received
+    decision_ts: np.ndarray  # the local times at which something new had been received
     publishers: np.ndarray  # publisher ids, ascending
     fee: np.ndarray  # per venue, $/share
     rebate: np.ndarray
+    latency_ns: np.ndarray  # per venue: order entry, cancel and response
 
     @classmethod
-    def of(cls, snapshots: Snapshots, fees: VenueFees) -> Timeline:
+    def of(
+        cls, snapshots: Snapshots, fees: VenueFees, latency: VenueLatency = NO_LATENCY
+    ) -> Timeline:
         ts = snapshots.ts
         boundary = np.flatnonzero(ts[1:] != ts[:-1]) + 1
         publishers = snapshots.venues
         rates = [fees.of(p) for p in publishers]
         venue_index = np.searchsorted(publishers, snapshots.publisher_id)
+        venue_rows = tuple(np.flatnonzero(venue_index == v) for v in range(len(publishers)))
+        # A state counts as seen once it and every earlier state of its venue arrived.
+        venue_seen = tuple(np.maximum.accumulate(snapshots.ts_recv[r]) for r in venue_rows)
         return cls(
             snapshots=snapshots,
             instant_ts=ts[np.r_[0, boundary]] if len(ts) else ts,
             instant_end=np.r_[boundary, len(ts)] if len(ts) else ts,
             venue_index=venue_index,
-            venue_rows=tuple(np.flatnonzero(venue_index == v) for v in range(len(publishers))),
+            venue_rows=venue_rows,
+            venue_seen=venue_seen,
+            decision_ts=np.unique(np.concatenate([*venue_seen, np.zeros(0, dtype=np.int64)])),
             publishers=publishers,
             fee=np.array([r.fee for r in rates], dtype=float),
             rebate=np.array([r.rebate for r in rates], dtype=float),
+            latency_ns=latency.ns(publishers),
         )
 
     def __len__(self) -> int:
@@ -64,51 +78,74 @@ class Timeline:
 
 
 class Market:
-    """One strategy's view of every venue: its latest state, less the liquidity it took."""
-
-    _VECTOR_ADVANCE = 16  # rows; fewer are applied one by one
+    """One strategy's view of every venue: each venue's state as of the time its cursor has
+    reached (exchange time), less the liquidity the strategy took; and what it had seen by a
+    given local time (``ts_recv``)."""
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
         snap = timeline.snapshots
-        self.ask_px, self.ask_sz = snap.ask_px, snap.ask_sz
+        self.ts, self.ask_px, self.ask_sz = snap.ts, snap.ask_px, snap.ask_sz
         venues = len(timeline.publishers)
         self.latest = np.full(venues, -1, dtype=np.int64)  # row of each venue's state, -1: none yet
+        self.cursor = np.zeros(venues, dtype=np.int64)  # next of the venue's rows to apply
         self.asks = Liquidity(venues, ASK)
-        self.applied = 0
+
+    def _apply(self, venue: int, stop: int) -> None:
+        """Apply the venue's rows up to (not including) its ``stop``-th; if something it took
+        there still counts, each state is observed, so that a level gone in between is noticed."""
+        rows = self.timeline.venue_rows[venue]
+        if stop <= self.cursor[venue]:
+            return
+        if self.asks.consumed(venue):
+            for row in rows[self.cursor[venue] : stop]:
+                self.asks.observe(venue, self.ask_px[row], self.ask_sz[row])
+        self.cursor[venue] = stop
+        self.latest[venue] = rows[stop - 1]
+
+    def step(self, venue: int) -> None:
+        """Apply the venue's next state."""
+        self._apply(venue, int(self.cursor[venue]) + 1)
+
+    def apply_to(self, venue: int, ts: int) -> None:
+        """The venue's state at exchange time ``ts``: every state of it with ts_event <= ts."""
+        rows = self.timeline.venue_rows[venue]
+        self._apply(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
 
     def advance(self, end_row: int) -> None:
-        """Apply every row before ``end_row``; venues where something taken still counts see
-        each of their states, so that a level gone in between is noticed."""
-        start, self.applied = self.applied, max(self.applied, end_row)
-        if end_row <= start:
-            return
+        """Apply every row before ``end_row`` (rows are in exchange-time order)."""
         for venue, rows in enumerate(self.timeline.venue_rows):
-            if self.asks.consumed(venue):
-                first, last = np.searchsorted(rows, (start, end_row))
-                for row in rows[first:last]:
-                    self.asks.observe(venue, self.ask_px[row], self.ask_sz[row])
-        if end_row - start <= self._VECTOR_ADVANCE:
-            for row in range(start, end_row):
-                self.latest[self.timeline.venue_index[row]] = row
-        else:
-            reversed_venues = self.timeline.venue_index[start:end_row][::-1]
-            venues, first = np.unique(reversed_venues, return_index=True)
-            self.latest[venues] = end_row - 1 - first
+            self._apply(venue, int(np.searchsorted(rows, end_row)))
 
-    def levels(self, venue: int) -> list[tuple[float, int]]:
-        """The venue's ask levels we may still take, (price, shares), best first."""
-        row = self.latest[venue]
+    def seen_rows(self, ts: int) -> np.ndarray:
+        """Per venue, the latest state received by local time ``ts`` (-1: none yet); what we
+        took is brought up to date with every state seen (never with one not yet received)."""
+        out = np.full(len(self.latest), -1, dtype=np.int64)
+        for venue, (rows, seen) in enumerate(
+            zip(self.timeline.venue_rows, self.timeline.venue_seen, strict=True)
+        ):
+            count = int(np.searchsorted(seen, ts, side="right"))
+            if count:
+                out[venue] = rows[count - 1]
+                self._apply(venue, count)
+        return out
+
+    def levels(self, venue: int, row: int | None = None) -> list[tuple[float, int]]:
+        """The venue's ask levels we may still take in a state (its latest by default),
+        (price, shares), best first."""
+        row = self.latest[venue] if row is None else row
         if row < 0:
             return []
         return self.asks.levels(venue, self.ask_px[row], self.ask_sz[row])
 
-    def quotes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(best ask we may take, its shares) per venue; NaN and 0 where nothing shows."""
-        ask = np.full(len(self.latest), np.nan)
-        size = np.zeros(len(self.latest), dtype=np.int64)
-        for venue in range(len(self.latest)):
-            levels = self.levels(venue)
+    def quotes(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(best ask we may take, its shares) per venue in the given states (the latest by
+        default); NaN and 0 where nothing shows."""
+        rows = self.latest if rows is None else rows
+        ask = np.full(len(rows), np.nan)
+        size = np.zeros(len(rows), dtype=np.int64)
+        for venue, row in enumerate(rows):
+            levels = self.levels(venue, int(row))
             if levels:
                 ask[venue], size[venue] = levels[0]
         return ask, size
@@ -116,10 +153,58 @@ class Market:
     def take(self, venue: int, price: float, shares: int) -> None:
         self.asks.take(venue, price, shares)
 
+    def execute(
+        self, venue: int, shares: int, limit: float, ts: int
+    ) -> list[tuple[float, int, int]]:
+        """An immediate-or-cancel buy arriving at exchange time ``ts``: it walks the venue's
+        levels as they are then, at prices up to ``limit``; (price, shares, row) per fill."""
+        self.apply_to(venue, ts)
+        fills = []
+        for price, available in self.levels(venue):
+            if shares <= 0 or price > limit:
+                break
+            q = min(shares, available)
+            self.take(venue, price, q)
+            fills.append((price, q, int(self.latest[venue])))
+            shares -= q
+        return fills
 
-#: Given the market view and the shortfall, buys now (through ``Market.take``) and returns
-#: what it bought: (venue index, shares, price) per fill.
-Taker = Callable[[Market, int], list[tuple[int, int, float]]]
+
+class Plan:
+    """What a strategy means to buy from the levels it has seen: a local copy of them, so that
+    one displayed share is planned once; then one child order per venue."""
+
+    def __init__(self, market: Market, rows: np.ndarray) -> None:
+        self.levels = [[list(level) for level in market.levels(v, int(r))] for v, r in
+                       enumerate(rows)]  # fmt: skip
+        self.buys: list[tuple[int, int, float]] = []
+
+    def quotes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(best ask left, its shares) per venue; NaN and 0 where nothing is left."""
+        ask = np.array([levels[0][0] if levels else np.nan for levels in self.levels])
+        size = np.array([levels[0][1] if levels else 0 for levels in self.levels], dtype=np.int64)
+        return ask, size
+
+    def buy(self, venue: int, shares: int) -> None:
+        """Plan ``shares`` (at most what is left) at the venue's best level left."""
+        level = self.levels[venue][0]
+        self.buys.append((venue, shares, level[0]))
+        level[1] -= shares
+        if level[1] <= 0:
+            del self.levels[venue][0]
+
+    def children(self) -> list[tuple[int, int, float]]:
+        """One immediate-or-cancel order per venue: (venue, shares, limit price)."""
+        orders: dict[int, list] = {}
+        for venue, shares, price in self.buys:
+            order = orders.setdefault(venue, [0, price])
+            order[0] += shares
+            order[1] = max(order[1], price)
+        return [(venue, shares, limit) for venue, (shares, limit) in sorted(orders.items())]
+
+
+#: Given what it has seen (a Plan) and the shortfall, a taker plans its buys.
+Taker = Callable[[Plan, int], None]
 
 
 #: How a fill happened (``Fills.how``): a marketable order took a displayed level; a resting
@@ -176,29 +261,47 @@ class Fills:
 def replay(
     timeline: Timeline, name: str, order_size: int, targets: np.ndarray, taker: Taker
 ) -> Fills:
-    """Run one strategy: at each instant where ``targets`` exceeds the filled shares, let the
-    taker buy toward it. ``targets[i]`` is the cumulative target at instant ``i``."""
+    """Run one taking strategy. ``targets[i]`` is its cumulative target at local time
+    ``timeline.decision_ts[i]``, when a new state has been received.
+
+    At each decision it plans buys for the shortfall from the states it has seen, less what it
+    took; each child order (immediate-or-cancel, limited to the worst price planned) reaches
+    its venue one latency later and fills against that venue's book as it is then. Its answer
+    comes back one more latency later; until then its shares count as pending, so they are
+    never sent twice.
+    """
     market = Market(timeline)
-    records: list[tuple[int, int, int, float, float, int]] = []
-    filled, instant = 0, 0
-    while filled < order_size:
-        instant = max(instant, int(np.searchsorted(targets, filled, side="right")))
-        if instant >= len(timeline):
+    times = timeline.decision_ts
+    records: list[tuple] = []
+    known = 0
+    pending: list[tuple[int, int, int]] = []  # (answer time, shares sent, shares filled)
+    decision = 0
+    while known < order_size and decision < len(times):
+        in_flight = sum(sent for _, sent, _ in pending)
+        after = max(decision, int(np.searchsorted(targets, known + in_flight, side="right")))
+        if pending:  # an answer may free shares for the target before the target rises
+            answer = min(when for when, _, _ in pending)
+            after = min(after, max(int(np.searchsorted(times, answer)), decision))
+        decision = after
+        if decision >= len(times):
             break
-        market.advance(int(timeline.instant_end[instant]))
-        for venue, shares, price in taker(market, int(targets[instant]) - filled):
-            records.append(
-                (
-                    int(timeline.instant_ts[instant]),
-                    int(timeline.publishers[venue]),
-                    shares,
-                    price,
-                    float(timeline.fee[venue]),
-                    HOW["take"],
-                    int(market.latest[venue]),
-                    -1,
-                )
-            )
-            filled += shares
-        instant += 1
-    return Fills.of(name, order_size, records)
+        t = int(times[decision])
+        for item in [p for p in pending if p[0] <= t]:
+            pending.remove(item)
+            known += item[2]
+        shortfall = int(targets[decision]) - known - sum(sent for _, sent, _ in pending)
+        if shortfall > 0:
+            plan = Plan(market, market.seen_rows(t))
+            taker(plan, shortfall)
+            for venue, shares, limit in plan.children():
+                arrival = t + int(timeline.latency_ns[venue])
+                filled = 0
+                for price, q, row in market.execute(venue, shares, limit, arrival):
+                    records.append(
+                        (arrival, int(timeline.publishers[venue]), q, price,
+                         float(timeline.fee[venue]), HOW["take"], row, -1)
+                    )  # fmt: skip
+                    filled += q
+                pending.append((arrival + int(timeline.latency_ns[venue]), shares, filled))
+        decision += 1
+    return Fills.of(name, order_size, sorted(records, key=lambda record: record[0]))

@@ -16,61 +16,52 @@ from router.allocator import Venue, allocate
 from router.fees import VenueFees
 from router.marketdata import NS_PER_SECOND, Snapshots
 from router.placement import RouterParams
-from router.replay import Fills, Market, Timeline, replay
+from router.replay import Fills, Plan, Timeline, replay
 
 TWAP_BUCKET_NS = 60 * NS_PER_SECOND
 
 
-def best_ask_taker(market: Market, shortfall: int) -> list[tuple[int, int, float]]:
+def best_ask_taker(plan: Plan, shortfall: int) -> None:
     """A marketable order for the shortfall: the lowest ask across venues first (ties: lower
     publisher id), then the next, as deep as the book is displayed."""
-    fills = []
     while shortfall > 0:
-        ask, size = market.quotes()
+        ask, size = plan.quotes()
         showing = np.flatnonzero(size > 0)
         if not len(showing):
-            break
+            return
         venue = int(showing[np.argmin(ask[showing])])  # argmin keeps the first: lower id
         shares = min(shortfall, int(size[venue]))
-        market.take(venue, float(ask[venue]), shares)
-        fills.append((venue, shares, float(ask[venue])))
+        plan.buy(venue, shares)
         shortfall -= shares
-    return fills
 
 
-def router_taker(params: RouterParams, step: int):
+def router_taker(params: RouterParams, step: int, fee: np.ndarray, rebate: np.ndarray):
     """The static allocator over venues showing size, in ascending publisher id order."""
 
-    def take(market: Market, shortfall: int) -> list[tuple[int, int, float]]:
-        fills = []
-        timeline = market.timeline
+    def take(plan: Plan, shortfall: int) -> None:
         while True:  # allocate over each venue's best level left, until short of a lot
-            ask, size = market.quotes()
+            ask, size = plan.quotes()
             showing = np.flatnonzero(size > 0)
             target = min(shortfall, int((size[showing] // step).sum()) * step)
             if target < step:
-                return fills
+                return
             venues = [
-                Venue(
-                    float(ask[v]), int(size[v]), float(timeline.fee[v]), float(timeline.rebate[v])
-                )
-                for v in showing
+                Venue(float(ask[v]), int(size[v]), float(fee[v]), float(rebate[v])) for v in showing
             ]
             split, _ = allocate(
                 target, venues, params.lambda_over, params.lambda_under, params.theta_queue, step
             )
             for v, q in zip(showing, split, strict=True):
                 if q > 0:
-                    market.take(int(v), float(ask[v]), q)
-                    fills.append((int(v), q, float(ask[v])))
+                    plan.buy(int(v), q)
             shortfall -= target
 
     return take
 
 
 def trading(timeline: Timeline) -> np.ndarray:
-    """Per instant, whether it lies in the window (not in the warmup before it)."""
-    return timeline.instant_ts >= timeline.snapshots.window.start_ns
+    """Per decision time, whether it lies in the window (not in the warmup before it)."""
+    return timeline.decision_ts >= timeline.snapshots.window.start_ns
 
 
 def whole_order(timeline: Timeline, order_size: int) -> np.ndarray:
@@ -82,17 +73,20 @@ def twap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
     """Bucket b = [start + 60b s, start + 60(b+1) s), the last one running to the window's end."""
     window = timeline.snapshots.window
     buckets = max(1, -(-window.nominal_ns // TWAP_BUCKET_NS))  # ceil
-    bucket = np.minimum((timeline.instant_ts - window.start_ns) // TWAP_BUCKET_NS, buckets - 1)
+    bucket = np.minimum((timeline.decision_ts - window.start_ns) // TWAP_BUCKET_NS, buckets - 1)
     return np.where(trading(timeline), order_size * (bucket + 1) // buckets, 0)
 
 
 def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
-    """Traded volume in the window up to and including each instant, as a share of the
+    """Volume traded in the window and received by each decision time, as a share of the
     window's total."""
     snap = timeline.snapshots
-    starts = np.r_[0, timeline.instant_end[:-1]]
-    per_instant = np.add.reduceat(snap.volume, starts) if len(snap) else snap.volume
-    cumulative = np.cumsum(np.where(trading(timeline), per_instant, 0))
+    rows = np.concatenate([*timeline.venue_rows, np.zeros(0, dtype=np.int64)])
+    seen = np.concatenate([*timeline.venue_seen, np.zeros(0, dtype=np.int64)])
+    volume = np.where(snap.ts[rows] >= snap.window.start_ns, snap.volume[rows], 0)
+    order = np.argsort(seen, kind="stable")
+    total = np.r_[0, np.cumsum(volume[order])]
+    cumulative = total[np.searchsorted(seen[order], timeline.decision_ts, side="right")]
     if not len(cumulative) or cumulative[-1] == 0:
         return twap_targets(timeline, order_size)
     return order_size * cumulative // cumulative[-1]
@@ -100,7 +94,8 @@ def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
 
 def run_router(timeline: Timeline, order_size: int, step: int, params: RouterParams) -> Fills:
     targets = whole_order(timeline, order_size)
-    return replay(timeline, "router", order_size, targets, router_taker(params, step))
+    taker = router_taker(params, step, timeline.fee, timeline.rebate)
+    return replay(timeline, "router", order_size, targets, taker)
 
 
 def run_baselines(timeline: Timeline, order_size: int) -> dict[str, Fills]:

@@ -178,6 +178,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
             config.order.size,
             config.order.step,
             config.router.placement(config.fills),
+            config.latency,
         )
         trials = run_grid(
             data,

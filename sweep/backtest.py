@@ -6,27 +6,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from router import (
+    Closing,
     Fills,
     Snapshots,
     Timeline,
     VenueFees,
-    closing_price,
-    objective,
+    closing_prices,
     run_router,
     summarize,
 )
 from router.config import GridPoint
 from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
+from router.latency import NONE as NO_LATENCY
+from router.latency import VenueLatency
 from router.metrics import combine
 
 
 @dataclass(frozen=True, eq=False)
 class Day:
-    """One trading day: its snapshots and what a share still unfilled at its end costs (the
-    window's last best ask plus fee)."""
+    """One trading day: its snapshots and what a share missing or too many at its end is
+    worth (the window's last best ask plus fee, last best bid less fee)."""
 
     snapshots: Snapshots
-    closing: float
+    closing: Closing
 
     @classmethod
     def of(cls, snapshots: Snapshots, fees: VenueFees) -> Day:
@@ -34,7 +36,7 @@ class Day:
         through the object store instead of being rebuilt by every trial."""
         for derived in ("volume", "low_trade_px", "low_trade_sz"):
             getattr(snapshots, derived)
-        return cls(snapshots, closing_price(Timeline.of(snapshots, fees)))
+        return cls(snapshots, closing_prices(Timeline.of(snapshots, fees)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +49,7 @@ class SweepData:
     order_size: int
     step: int
     placement: PlacementSettings | None = None  # None: the static allocator
+    latency: VenueLatency = NO_LATENCY
 
     @classmethod
     def build(
@@ -56,9 +59,15 @@ class SweepData:
         order_size: int,
         step: int,
         placement: PlacementSettings | None = None,
+        latency: VenueLatency = NO_LATENCY,
     ) -> SweepData:
         days = [days] if isinstance(days, Snapshots) else days
-        return cls(tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement)
+        return cls(
+            tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement, latency
+        )
+
+    def timeline(self, day: Day) -> Timeline:
+        return Timeline.of(day.snapshots, self.fees, self.latency)
 
 
 def replay_router(
@@ -66,7 +75,7 @@ def replay_router(
 ) -> tuple[Fills, DecisionStats | None]:
     """The configured router's fills on one day at ``point`` (and its decisions, for Cont &
     Kukanov)."""
-    timeline = Timeline.of(day.snapshots, data.fees)
+    timeline = data.timeline(day)
     if data.placement is None:
         if point.tau_s is not None:
             raise ValueError("tau_s applies to the Cont & Kukanov router; these data are static's")
@@ -80,6 +89,5 @@ def replay_router(
 def run_backtest(point: GridPoint, data: SweepData) -> dict[str, float | int | None]:
     """Replay the router at ``point`` on every day: the objective (the sum of each day's) and
     the fill figures over all days."""
-    results = [summarize(replay_router(point, day, data)[0]) for day in data.days]
-    total = sum(objective(r, day.closing) for r, day in zip(results, data.days, strict=True))
-    return {"objective": total, **combine(results).as_dict()}
+    results = [summarize(replay_router(point, day, data)[0], day.closing) for day in data.days]
+    return {"objective": sum(r.order_cost for r in results), **combine(results).as_dict()}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from router import Fills, Snapshots, StrategyResult, Timeline, objective, run_baselines, savings_bps
+from router import Fills, Snapshots, StrategyResult, run_baselines, savings_bps
 from router.config import GridConfig, GridPoint
 from router.cont_kukanov import DecisionStats
 from router.marketdata import SIDES
@@ -49,12 +49,10 @@ class DayRun:
 def replay_day(point: GridPoint, day: Day, data: SweepData) -> DayRun:
     """The router at ``point`` and every baseline on one day."""
     fills, decisions = replay_router(point, day, data)
-    baselines = run_baselines(Timeline.of(day.snapshots, data.fees), data.order_size)
+    baselines = run_baselines(data.timeline(day), data.order_size)
     runs = {"router": fills, **baselines}
-    results = {name: summarize(f) for name, f in runs.items()}
-    return DayRun(
-        day.snapshots, runs, results, objective(results["router"], day.closing), decisions
-    )
+    results = {name: summarize(f, day.closing) for name, f in runs.items()}
+    return DayRun(day.snapshots, runs, results, results["router"].order_cost, decisions)
 
 
 def _figures(results: dict[str, StrategyResult]) -> dict:

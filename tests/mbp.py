@@ -38,7 +38,7 @@ def row(ts: int, publisher: int, ask: float, ask_size: int, *, bid: float | None
     """One message: the venue's book after it. Deeper levels step one cent away."""
     bid = round(ask - 0.01, 2) if bid is None else bid
     record = {
-        "ts_recv": ts + 1000, "ts_event": ts, "rtype": 10 if levels > 1 else 1,
+        "ts_recv": ts, "ts_event": ts, "rtype": 10 if levels > 1 else 1,
         "publisher_id": publisher, "instrument_id": 38, "action": action,
         "side": "B" if action == "T" else "A", "depth": 0, "price": ask, "size": size,
         "flags": 130, "ts_in_delta": 165000, "sequence": 1, "symbol": "AAPL",

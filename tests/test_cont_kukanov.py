@@ -40,12 +40,12 @@ def replay_resting(tmp_path, events, model=None, left=200, ahead=300, displayed=
     run = _Run(
         Timeline.of(snap, FEES), 10_000, model or RiskAverseQueueModel(), rules or FillRules()
     )
-    run.apply_until(int(snap.ts[0]))
-    run.resting[0] = Resting(10.00, left, float(ahead), displayed)
+    run.run_until(np.array([snap.ts[0]]))
+    run.resting[0] = Resting(10.00, left, float(ahead), displayed, active_from=int(snap.ts[0]))
     fills = []
     for ts in snap.ts[1:]:
         before = run.filled
-        run.apply_until(int(ts))
+        run.run_until(np.array([ts]))
         fills.append(run.filled - before)
     return fills, run
 

@@ -68,8 +68,9 @@ def test_a_marketable_order_walks_the_displayed_levels(tmp_path):
     write(tmp_path / "deep.csv", rows, levels=3)
     snap = load_mbp(tmp_path / "deep.csv", "13:36:32", "13:37:00", depth=3)
     fills = buys(simulate_all(snap, FEES, 300, 100, RouterParams(0.1, 0.1, 0.1))["best_ask"])
-    # Venue 2 shows 100 at 10.00, 10.01, 10.02; venue 5 shows 50 at 10.01, 10.02, 10.03.
-    assert fills == [(t, 2, 100, 10.00), (t, 2, 100, 10.01), (t, 5, 50, 10.01), (t, 2, 50, 10.02)]
+    # Venue 2 shows 100 at 10.00, 10.01, 10.02; venue 5 shows 50 at 10.01, 10.02, 10.03. The
+    # cheapest 300: one child order to venue 2 for 250 up to 10.02, one to venue 5 for 50.
+    assert fills == [(t, 2, 100, 10.00), (t, 2, 100, 10.01), (t, 2, 50, 10.02), (t, 5, 50, 10.01)]
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def random_snapshots(seed: int) -> Snapshots:
     traded = volume > 0  # one print per row that traded, a seller hitting the bid
     return Snapshots(
         ts=ts_sorted,
-        ts_recv=ts_sorted + 1000,
+        ts_recv=ts_sorted,
         publisher_id=np.array([k[1] for k in keys], dtype=np.int64),
         ask_px=np.column_stack(
             [np.where(size > 0, ask, np.nan), np.where(deeper_size > 0, deeper, np.nan)]
@@ -104,6 +104,7 @@ def reference(snap: Snapshots, order: int, step: int) -> dict[str, list[tuple]]:
                     elif key[1] in shown:  # fewer shown than taken: only what shows is ours
                         taken[key] = min(taken[key], dict(book[p])[key[1]])
             shortfall = target(name, t) - filled
+            planned: dict[tuple[int, float], int] = {}
             while shortfall > 0:
                 tops = {p: available(p)[0] for p in sorted(book) if available(p)}
                 if not tops:
@@ -123,10 +124,12 @@ def reference(snap: Snapshots, order: int, step: int) -> dict[str, list[tuple]]:
                     buys = [(p, min(shortfall, tops[p][1]))]
                 for p, q in buys:
                     price = tops[p][0]
-                    fills.append((t, p, q, price))
+                    planned[(p, price)] = planned.get((p, price), 0) + q
                     taken[(p, price)] = taken.get((p, price), 0) + q
                     filled += q
                     shortfall -= q
+            # One child order per venue, walking its levels: a fill per level, venues in order.
+            fills += [(t, p, q, price) for (p, price), q in sorted(planned.items())]
         out[name] = fills
     return out
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from router import (
+    Closing,
     FeeRate,
     RouterParams,
     VenueFees,
-    closing_price,
+    closing_prices,
     load_mbp,
-    objective,
     savings_bps,
     simulate_all,
     summarize,
@@ -20,6 +20,7 @@ from tests.mbp import at, row, write
 
 FEES = VenueFees(default=FeeRate(0.003, 0.002), by_publisher={2: FeeRate(0.001, 0.002)})
 PARAMS = RouterParams(0.4, 0.6, 0.3)
+NO_CLOSE = Closing(ask=float("inf"), bid=0.0)  # for runs that fill exactly: never used
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_router_splits_by_price_including_fees(two_venues):
     router = simulate_all(two_venues, FEES, 400, 100, PARAMS)["router"]
     # Unit costs 10.003 (venue 1) < 10.011 (venue 2): 300 at venue 1, then 100 at venue 2.
     assert fills_of(router) == [(at("13:36:32"), 1, 300, 10.00), (at("13:36:32"), 2, 100, 10.01)]
-    assert summarize(router).total_cash == pytest.approx(300 * 10.003 + 100 * 10.011)
+    assert summarize(router, NO_CLOSE).total_cash == pytest.approx(300 * 10.003 + 100 * 10.011)
 
 
 def test_best_ask_sweeps_the_consolidated_book_at_once(two_venues):
@@ -62,7 +63,7 @@ def test_best_ask_sweeps_the_consolidated_book_at_once(two_venues):
 def test_twap_buys_each_bucket_target(two_venues):
     twap = simulate_all(two_venues, FEES, 400, 100, PARAMS)["twap"]
     assert fills_of(twap) == [(at("13:36:32"), 1, 200, 10.00), (at("13:37:40"), 1, 200, 10.02)]
-    assert summarize(twap).total_cash == pytest.approx(200 * 10.003 + 200 * 10.023)
+    assert summarize(twap, NO_CLOSE).total_cash == pytest.approx(200 * 10.003 + 200 * 10.023)
 
 
 def test_vwap_follows_traded_volume(two_venues):
@@ -73,7 +74,7 @@ def test_vwap_follows_traded_volume(two_venues):
 
 def test_metrics_and_savings(two_venues):
     runs = simulate_all(two_venues, FEES, 400, 100, PARAMS)
-    router, vwap = summarize(runs["router"]), summarize(runs["vwap"])
+    router, vwap = summarize(runs["router"], NO_CLOSE), summarize(runs["vwap"], NO_CLOSE)
     assert router.filled_shares == 400 and router.unfilled_shares == 0
     assert router.avg_fill_px == pytest.approx(4002.0 / 400)
     assert vwap.avg_fill_px == pytest.approx((100 * 10.003 + 300 * 10.023) / 400)
@@ -86,21 +87,35 @@ def test_shortfall_is_reported_and_priced(tmp_path):
     rows = [row(at("13:36:32"), 1, 10.00, 250), row(at("13:36:33"), 2, 10.01, 50)]
     snap = load_mbp(write(tmp_path / "thin.csv", rows), "13:36:32", "13:36:40")
     runs = simulate_all(snap, FEES, 1000, 100, PARAMS)
-    router, best = summarize(runs["router"]), summarize(runs["best_ask"])
+    closing = closing_prices(Timeline.of(snap, FEES))
+    # Venue 1's last ask (10.00) plus its fee; the best last bid (venue 2's 10.00) less its fee.
+    assert closing == Closing(ask=pytest.approx(10.003), bid=pytest.approx(9.999))
+    router, best = summarize(runs["router"], closing), summarize(runs["best_ask"], closing)
     # The router buys whole steps only: 200 of venue 1's 250, nothing of venue 2's 50.
     assert (router.filled_shares, router.unfilled_shares) == (200, 800)
     assert (best.filled_shares, best.unfilled_shares) == (300, 700)
-    closing = closing_price(Timeline.of(snap, FEES))
-    assert closing == pytest.approx(10.003)  # venue 1's last ask (10.00) plus its fee
-    assert objective(router, closing) == pytest.approx(200 * 10.003 + 800 * 10.003)
+    assert router.order_cost == pytest.approx(200 * 10.003 + 800 * 10.003)
+    assert router.cost_per_share == pytest.approx(10.003)
+
+
+def test_overfill_is_priced_as_sold_back_at_the_closing_bid():
+    from router import Fills
+    from router.replay import HOW
+
+    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0)])
+    result = summarize(fills, Closing(ask=10.02, bid=9.98))
+    assert (result.filled_shares, result.overfilled_shares, result.unfilled_shares) == (150, 50, 0)
+    assert result.order_cost == pytest.approx(150 * 9.998 - 50 * 9.98)  # 50 sold back at 9.98
+    assert result.cost_per_share == pytest.approx(result.order_cost / 100)
 
 
 def test_strategy_that_fills_nothing_has_no_average(tmp_path):
     rows = [row(at("13:36:32"), 1, 10.00, 50)]
     snap = load_mbp(write(tmp_path / "odd.csv", rows), "13:36:32", "13:36:40")
-    router = summarize(simulate_all(snap, FEES, 100, 100, PARAMS)["router"])
+    snap_closing = Closing(ask=float("inf"), bid=0.0)  # no ask at the end: cannot be priced
+    router = summarize(simulate_all(snap, FEES, 100, 100, PARAMS)["router"], snap_closing)
     assert router.avg_fill_px is None and router.unfilled_shares == 100
-    assert savings_bps(router, router) is None
+    assert router.order_cost == float("inf") and savings_bps(router, router) is None
 
 
 @pytest.mark.parametrize(("size", "step"), [(150, 100), (0, 100), (-100, 100), (100, 0)])
@@ -123,5 +138,5 @@ def test_every_strategy_fills_the_order_on_the_default_day():
     config, snap = default_day()
     runs = simulate_all(snap, config.venues, config.order.size, config.order.step, PARAMS)
     for name, fills in runs.items():
-        result = summarize(fills)
+        result = summarize(fills, NO_CLOSE)
         assert (result.filled_shares, result.unfilled_shares) == (5000, 0), name

@@ -34,6 +34,9 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "avg_fill_px": pytest.approx((300 * 10.003 + 200 * 10.013) / 500),
         "filled_shares": 500,
         "unfilled_shares": 0,
+        "overfilled_shares": 0,
+        "order_cost": pytest.approx(300 * 10.003 + 200 * 10.013),
+        "cost_per_share": pytest.approx((300 * 10.003 + 200 * 10.013) / 500),
         "taken_shares": 500,
         "passive_shares": 0,
         "cleanup_shares": 0,
@@ -43,6 +46,7 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
     short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
     # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
     assert short["unfilled_shares"] == 200
+    assert short["objective"] == short["order_cost"]
     assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
 
 
@@ -74,17 +78,24 @@ def test_cli_prints_exactly_one_json_object(sweep_run):
 
 
 def check_report(report: dict, grid: dict, trials: int) -> None:
-    """Every strategy filled, best parameters inside the grid, bps consistent with averages."""
+    """Every strategy filled (the router perhaps beyond the order), best parameters inside the
+    grid, bps consistent with the costs per share of the order."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
     strategies = {"optimized": report["optimized"], **report["baselines"]}
     for name, figures in strategies.items():
-        assert figures["filled_shares"] == 5000 and figures["unfilled_shares"] == 0, name
-        assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / 5000)
+        filled = figures["filled_shares"]
+        assert filled - figures["overfilled_shares"] == 5000, name
+        assert figures["unfilled_shares"] == 0, name
+        assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / filled)
         parts = ("taken_shares", "passive_shares", "cleanup_shares")
-        assert sum(figures[k] for k in parts) == 5000, name
+        assert sum(figures[k] for k in parts) == filled, name
+    for figures in report["baselines"].values():  # takers never buy beyond their target
+        assert figures["overfilled_shares"] == 0
+        assert figures["cost_per_share"] == pytest.approx(figures["avg_fill_px"])
     for name, bps in report["savings_vs_baselines_bps"].items():
-        base, mine = report["baselines"][name]["avg_fill_px"], report["optimized"]["avg_fill_px"]
+        base = report["baselines"][name]["cost_per_share"]
+        mine = report["optimized"]["cost_per_share"]
         assert bps == pytest.approx((base - mine) / base * 10_000)
     assert report["trials"]["count"] == trials
     assert report["data"]["venues"] == [2, 5, 8, 9] and report["data"]["source"] == "file"
@@ -377,8 +388,12 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
     by_strategy = {}
     for fill in rows:
         by_strategy[fill["strategy"]] = by_strategy.get(fill["strategy"], 0) + int(fill["shares"])
-    assert by_strategy == {"router": 5000, "best_ask": 5000, "twap": 5000, "vwap": 5000}
-    assert report["optimized"]["filled_shares"] == by_strategy["router"]
+    assert {k: v for k, v in by_strategy.items() if k != "router"} == {
+        "best_ask": 5000,
+        "twap": 5000,
+        "vwap": 5000,
+    }
+    assert report["optimized"]["filled_shares"] == by_strategy["router"] >= 5000
     per_print: dict[tuple, int] = {}
     for fill in rows:
         if fill["how"] in ("queue", "swept"):
