@@ -148,7 +148,7 @@ class _Run:
             venue = int(self.t.venue_index[row])
             self.market.step(venue)
             order = self.resting.get(venue)
-            if order is not None and order.active_from < self.s.ts[row] < order.expires:
+            if order is not None and self.s.ts[row] < order.expires:
                 self._check(int(row), venue, order)
 
     def _check(self, row: int, venue: int, order: Resting) -> None:
@@ -191,7 +191,8 @@ class _Run:
 
     def post(self, venue: int, price: float, shares: int, now: int, seen_size: int) -> None:
         """A limit buy sent at ``now``: it joins the queue at ``price`` one latency later,
-        behind what the venue displays there then."""
+        behind what the venue displays there then. The venue's states up to its arrival are
+        applied here, so no print before it can fill it."""
         arrival = now + int(self.t.latency_ns[venue])
         self.market.apply_to(venue, arrival)
         row = int(self.market.latest[venue])
@@ -203,7 +204,7 @@ class _Run:
         else:  # the bid rose past us: our level, where shown, else what we saw there
             level = np.flatnonzero(self.s.bid_px[row] == price)
             ahead = int(self.s.bid_sz[row, level[0]]) if len(level) else seen_size
-        self.resting[venue] = Resting(price, shares, float(ahead), ahead, active_from=arrival)
+        self.resting[venue] = Resting(price, shares, float(ahead), ahead)
 
 
 def plan_cheapest(plan: Plan, shares: int, fee: np.ndarray) -> None:

@@ -47,15 +47,13 @@ class FillRules:
 @dataclass
 class Resting:
     """A resting buy limit order: its price, the shares it still wants, the shares ahead of it
-    in the venue's queue at its price, the displayed size there when last seen, and when it
-    lives at the venue (exchange time, both ends excluded: it arrives after the states of its
-    arrival instant, and its cancel lands at ``expires``)."""
+    in the venue's queue at its price, the displayed size there when last seen, and when its
+    cancel lands (exchange time; states from then on no longer reach it)."""
 
     price: float
     left: int
     ahead: float
     shown: int
-    active_from: int = -(2**63)
     expires: int = 2**63 - 1
 
 

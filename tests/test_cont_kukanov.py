@@ -41,7 +41,7 @@ def replay_resting(tmp_path, events, model=None, left=200, ahead=300, displayed=
         Timeline.of(snap, FEES), 10_000, model or RiskAverseQueueModel(), rules or FillRules()
     )
     run.run_until(np.array([snap.ts[0]]))
-    run.resting[0] = Resting(10.00, left, float(ahead), displayed, active_from=int(snap.ts[0]))
+    run.resting[0] = Resting(10.00, left, float(ahead), displayed)
     fills = []
     for ts in snap.ts[1:]:
         before = run.filled

@@ -1,0 +1,121 @@
+"""Latency, worked out by hand: decisions on what has been received, orders acting on the book
+at their arrival, cancels in flight that still fill, and the overfill they cause."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from router import FeeRate, RouterParams, Timeline, VenueFees, load_mbp, summarize
+from router.cont_kukanov import _Run
+from router.latency import VenueLatency
+from router.metrics import Closing
+from router.passive import FillRules, Resting
+from router.queues import RiskAverseQueueModel
+from router.strategies import run_baselines
+from tests.mbp import at, row, write
+
+FEES = VenueFees(FeeRate(0.003, 0.002))
+MS = 1_000_000
+
+
+def best_ask_fills(tmp_path, rows, order, latency_ms=0.0):
+    snap = load_mbp(write(tmp_path / "l.csv", rows), "13:36:32", "13:37:00")
+    timeline = Timeline.of(snap, FEES, VenueLatency(latency_ms))
+    fills = run_baselines(timeline, order)["best_ask"]
+    return [
+        (int(t), int(p), int(s), round(float(px), 2))
+        for t, p, s, px in zip(fills.ts, fills.publisher_id, fills.shares, fills.price, strict=True)
+    ]
+
+
+def test_no_decision_reads_a_state_before_it_is_received(tmp_path):
+    start = at("13:36:32")
+    late = row(start + 1 * MS, 5, 10.01, 200) | {
+        "ts_recv": row(start + 2000 * MS, 5, 0, 0)["ts_event"]
+    }
+    rows = [row(start, 2, 10.00, 100), late]
+    # Venue 5's ask exists from 1 ms but reaches us 2 s in: only then can it be bought.
+    assert best_ask_fills(tmp_path, rows, 300) == [
+        (start, 2, 100, 10.00),
+        (start + 2000 * MS, 5, 200, 10.01),
+    ]
+
+
+def test_an_order_acts_on_the_book_at_its_arrival(tmp_path):
+    start = at("13:36:32")
+    rows = [
+        row(start, 2, 10.00, 100),
+        row(start + 50 * MS, 2, 10.05, 100),  # the 10.00 ask is gone before our order lands
+        row(start + 300 * MS, 2, 10.05, 100),
+    ]
+    # With 100 ms latency the order sent at 0 (up to 10.00) lands at 100 ms and finds 10.05:
+    # nothing. Its answer comes at 200 ms; the next state seen, at 300 ms, is bought at 400 ms.
+    assert best_ask_fills(tmp_path, rows, 100, latency_ms=100) == [
+        (start + 400 * MS, 2, 100, 10.05)
+    ]
+    assert best_ask_fills(tmp_path, rows, 100) == [(start, 2, 100, 10.00)]  # no latency
+
+
+def test_a_cancel_in_flight_still_fills_and_overfills(tmp_path):
+    """An order of 100 done, a second order of 100 resting elsewhere: its cancel, sent when we
+    learn the first filled, lands two latencies after that fill; a sell print in between fills
+    it, 100 shares beyond the order."""
+    start = at("13:36:32")
+    sell = {"action": "T", "side": "A", "price": 10.00, "size": 100}
+    rows = [
+        row(start, 2, 10.01, 500, bid=10.00, bid_size=0),
+        row(start, 5, 10.01, 500, bid=10.00, bid_size=0),
+        row(start + 10 * MS, 2, 10.01, 500, bid=9.99) | sell,  # fills order A
+        row(start + 15 * MS, 5, 10.01, 500, bid=9.99) | sell,  # A's answer not back: fills B
+        row(start + 30 * MS, 5, 10.01, 500, bid=9.99) | sell,  # B's cancel landed at 20 ms
+    ]
+    snap = load_mbp(write(tmp_path / "c.csv", rows), "13:36:32", "13:37:00")
+    timeline = Timeline.of(snap, FEES, VenueLatency(5.0))
+    run = _Run(timeline, 100, RiskAverseQueueModel(), FillRules())
+    run.resting = {v: Resting(10.00, 100, 0.0, 0) for v in (0, 1)}
+    run.run_until(np.full(2, start + 40 * MS))
+    assert [(r[0], r[1], r[2]) for r in run.records] == [
+        (start + 10 * MS, 2, 100),
+        (start + 15 * MS, 5, 100),
+    ]
+    assert run.known(start + 14 * MS) == 0 and run.known(start + 15 * MS) == 100
+    fills = run.records
+    from router import Fills
+
+    result = summarize(Fills.of("router", 100, fills), Closing(ask=10.02, bid=9.98))
+    assert result.overfilled_shares == 100
+    assert result.order_cost == result.total_cash - 100 * 9.98  # the surplus sold back
+
+
+def test_a_resting_order_is_not_filled_by_prints_before_it_arrives(tmp_path):
+    start = at("13:36:32")
+    sell = {"action": "T", "side": "A", "price": 10.00, "size": 100}
+    rows = [
+        row(start, 2, 10.01, 500, bid=10.00, bid_size=0),
+        row(start + 3 * MS, 2, 10.01, 500, bid=10.00, bid_size=0) | sell,  # before we land
+        row(start + 8 * MS, 2, 10.01, 500, bid=10.00) | sell,
+    ]
+    snap = load_mbp(write(tmp_path / "a.csv", rows), "13:36:32", "13:37:00")
+    run = _Run(
+        Timeline.of(snap, FEES, VenueLatency(5.0)), 1000, RiskAverseQueueModel(), FillRules()
+    )
+    run.run_until(np.array([start]))
+    run.post(0, 10.00, 100, start, 0)  # sent at 0, lands at 5 ms: nobody ahead by then
+    run.run_until(np.array([start + 20 * MS]))
+    assert [(r[0], r[2]) for r in run.records] == [(start + 8 * MS, 100)]
+
+
+def test_decisions_wait_for_what_they_can_see():
+    """The default day with a second of feed delay added: what the Cont & Kukanov router does
+    in its first minute must equal what it does on the original data shifted by that second."""
+    from dataclasses import replace
+
+    from bench.common import default_day
+    from router.cont_kukanov import PlacementSettings, run_cont_kukanov
+
+    config, snap = default_day()
+    later = replace(snap, ts_recv=snap.ts_recv + 1000 * MS)
+    params, settings = RouterParams(0.01, 0.01, 0.0), PlacementSettings(tau_s=5)
+    a, _ = run_cont_kukanov(Timeline.of(snap, config.venues), 5000, params, settings)
+    b, _ = run_cont_kukanov(Timeline.of(later, config.venues), 5000, params, settings)
+    assert not np.array_equal(a.ts, b.ts)  # a second late, the decisions see other states
