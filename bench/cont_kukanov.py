@@ -21,13 +21,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="passes over the grid")
     args = parser.parse_args()
     config, snap = default_day()
-    data = SweepData.build(
-        snap,
-        config.venues,
-        config.order.size,
-        config.order.step,
-        config.router.placement(config.fills),
-    )
+    data = SweepData.configured(snap, config)
     points = config.grid.points()
     per_point = [[timed(lambda p=p: run_backtest(p, data)) for p in points]
                  for _ in range(args.repeats)]  # fmt: skip

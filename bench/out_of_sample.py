@@ -39,14 +39,7 @@ def main() -> None:
             path = Path(tmp, f"day-{seed}.csv")
             generate(path, seed=seed, venues=data.synthetic_venues)
             snapshots = load_mbp(path, data.start, data.end, data.depth, warmup_s=data.warmup_s)
-            sweep = SweepData.build(
-                snapshots,
-                config.venues,
-                config.order.size,
-                config.order.step,
-                config.router.placement(config.fills),
-                config.latency,
-            )
+            sweep = SweepData.configured(snapshots, config)
             run = replay_day(point, sweep.days[0], sweep)
             router = run.results["router"]
             days[seed] = {

@@ -172,14 +172,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         if context.dashboard_url:
             print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
         clock = time.perf_counter()
-        data = SweepData.build(
-            loaded.days,
-            config.venues,
-            config.order.size,
-            config.order.step,
-            config.router.placement(config.fills),
-            config.latency,
-        )
+        data = SweepData.configured(loaded.days, config)
         trials = run_grid(
             data,
             grid,

@@ -15,7 +15,7 @@ from router import (
     run_router,
     summarize,
 )
-from router.config import GridPoint
+from router.config import Config, GridPoint
 from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 from router.latency import NONE as NO_LATENCY
 from router.latency import VenueLatency
@@ -62,8 +62,18 @@ class SweepData:
         latency: VenueLatency = NO_LATENCY,
     ) -> SweepData:
         days = [days] if isinstance(days, Snapshots) else days
-        return cls(
-            tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement, latency
+        return cls(tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement, latency)
+
+    @classmethod
+    def configured(cls, days: Snapshots | Sequence[Snapshots], config: Config) -> SweepData:
+        """The days with the config's fees, order, router, fill rules and latency."""
+        return cls.build(
+            days,
+            config.venues,
+            config.order.size,
+            config.order.step,
+            config.router.placement(config.fills),
+            config.latency,
         )
 
     def timeline(self, day: Day) -> Timeline:
