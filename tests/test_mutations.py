@@ -1,0 +1,75 @@
+"""Each fill rule matters: break it and a hand-made case worked out by hand comes out wrong.
+
+Every test runs a case twice, once as the code is and once with one rule broken through
+monkeypatch, and checks that the right answer comes only from the real rule."""
+
+from __future__ import annotations
+
+import pytest
+
+import router.cont_kukanov
+import router.liquidity
+import router.passive
+import tests.test_cont_kukanov
+from router.marketdata import BUY_AGGRESSOR
+from tests.mbp import at, row
+from tests.test_cont_kukanov import replay_resting, state
+from tests.test_latency import best_ask_fills
+from tests.test_liquidity import best_ask
+
+
+def test_sellers_only(tmp_path, monkeypatch):
+    events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=600, side="B")]
+    assert replay_resting(tmp_path, events)[0] == [0]
+    monkeypatch.setattr(router.passive, "SELL_AGGRESSOR", BUY_AGGRESSOR)  # buyers fill bids
+    assert replay_resting(tmp_path, events)[0] != [0]
+
+
+def test_the_queue_ahead_goes_first(tmp_path, monkeypatch):
+    events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=300)]
+    assert replay_resting(tmp_path, events, left=500, ahead=200, displayed=200)[0] == [100]
+    original = router.passive.passive_fills
+
+    def ahead_ignored(order, *args):
+        order.ahead = 0.0
+        return original(order, *args)
+
+    monkeypatch.setattr(router.cont_kukanov, "passive_fills", ahead_ignored)
+    assert replay_resting(tmp_path, events, left=500, ahead=200, displayed=200)[0] == [300]
+
+
+def test_each_displayed_share_once(tmp_path, monkeypatch):
+    t = at("13:36:32")
+    rows = [row(t, 2, 10.00, 100), row(t + 1, 2, 10.00, 100, bid=9.98)]
+    assert best_ask(tmp_path, rows, 500) == [(t, 2, 100, 10.00)]
+    monkeypatch.setattr(router.liquidity.Liquidity, "take", lambda *args: None)
+    assert best_ask(tmp_path, rows, 500) != [(t, 2, 100, 10.00)]
+
+
+def test_a_level_gone_is_new_liquidity(tmp_path, monkeypatch):
+    t = at("13:36:32")
+    rows = [row(t, 2, 10.00, 100), row(t + 1, 2, 10.01, 40), row(t + 2, 2, 10.00, 100)]
+    assert (t + 2, 2, 100, 10.00) in best_ask(tmp_path, rows, 1000)
+    monkeypatch.setattr(router.liquidity, "_gone", lambda *args: False)
+    assert (t + 2, 2, 100, 10.00) not in best_ask(tmp_path, rows, 1000)
+
+
+def test_no_quote_crossing_fill_by_default(tmp_path, monkeypatch):
+    events = [state(1, bid_size=100, bid=9.99, ask=10.00, ask_size=40)]
+    assert replay_resting(tmp_path, events)[0] == [0]
+    crossing = router.passive.FillRules(quote_cross=True)
+    monkeypatch.setattr(tests.test_cont_kukanov, "FillRules", lambda: crossing)  # default on
+    assert replay_resting(tmp_path, events)[0] == [40]
+
+
+@pytest.mark.parametrize("latency_ms", [100])
+def test_orders_act_at_their_arrival(tmp_path, latency_ms):
+    start = at("13:36:32")
+    rows = [
+        row(start, 2, 10.00, 100),
+        row(start + 50_000_000, 2, 10.05, 100),
+        row(start + 300_000_000, 2, 10.05, 100),
+    ]
+    with_latency = best_ask_fills(tmp_path, rows, 100, latency_ms=latency_ms)
+    assert with_latency == [(start + 400_000_000, 2, 100, 10.05)]
+    assert best_ask_fills(tmp_path, rows, 100) != with_latency  # latency broken: another answer
