@@ -59,13 +59,15 @@ def test_a_resting_buy_fills_first_at_the_same_event_and_never_more_than_hftback
         assert (cumulative(default, times) <= cumulative(crossing, times)).all()
 
 
-def test_where_both_engines_fill_from_a_print_the_shares_differ_only_by_the_rest_of_the_level(
-    days,
-):
-    """Seed 3: a seller prints 2,087 at our price with 100 ahead of us. We fill 1,987 then, and
-    the last 13 at the next sell print (below our price); hftbacktest fills all 2,000 then."""
-    snap, start = days[2]
+def test_a_sweep_through_our_price_fills_what_was_sold_below_it_not_the_whole_order(days):
+    """Seed 1, 250 s in: a buy of 2,000 rests at 223.36 behind 32 shares. A seller sweeps: 32 at
+    223.36 (the queue ahead), 100 at 223.35, then 3 at 223.34 one hop (60 us) later. The 103
+    shares sold below our price would have come to us: we fill 100, then 3. hftbacktest fills
+    all 2,000 at the first print below our price."""
+    snap, _ = days[0]
+    start = int(snap.window.start_ns) + 250_000_000_000
+    sweep = 1722519642242438356  # the print of 100 at 223.35
     theirs = hftbacktest_run(snap, start, 2000, marketable=False)
     ours = our_run(snap, start, 2000, marketable=False)
-    assert theirs == [(1722519516982680410, 2000, 222.89)]
-    assert ours == [(1722519516982680410, 1987, 222.89), (1722519517056719099, 13, 222.89)]
+    assert theirs[0] == (sweep, 2000, 223.36)
+    assert ours[:2] == [(sweep, 100, 223.36), (sweep + 60_000, 3, 223.36)]
