@@ -177,7 +177,9 @@ def test_sweep_from_kafka_end_to_end(tmp_path, day):
     report = json.loads(done.stdout)
     assert report["data"]["source"] == "kafka" and report["data"]["rows"] == len(day)
     assert report["trials"]["count"] == 27
-    assert report["optimized"]["filled_shares"] == 5000
+    best = report["optimized"]  # shares the last displayed asks could not supply stay unfilled
+    assert best["filled_shares"] > 0
+    assert best["filled_shares"] + best["unfilled_shares"] - best["overfilled_shares"] == 5000
 
 
 def test_consumer_waits_for_a_run_that_finishes_after_it_started(day):
