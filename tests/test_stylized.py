@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,16 @@ def test_cli_prints_a_table_or_json(tmp_path, capsys):
     assert "NBBO locked / crossed" in capsys.readouterr().out
     assert main([str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[str(path)]["venues"] == [2]
+
+
+def test_runs_on_a_real_databento_file(capsys):
+    """Databento's own MBP-10 sample (tests/data/README.md): two ESH1 records 46 us apart,
+    best bid 3720.25 x 24, ask 3720.50 x 10, one tick of 0.25, no trades."""
+    path = Path(__file__).parent / "data" / "databento-glbx-esh1.mbp-10.dbn.zst"
+    assert main([str(path), "--tick", "0.25", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)[str(path)]
+    assert result["venues"] == [1] and result["date"] == "2020-12-28"
+    assert result["spread_ticks_share"] == {"1": 1.0} and result["nbbo_locked_share"] == 0
+    assert result["trades"] == 0 and result["trade_through_share"] is None
+    assert result["best_queue_size"]["1"]["bid"]["median"] == 24
+    assert result["best_queue_size"]["1"]["ask"]["median"] == 10
