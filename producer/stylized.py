@@ -1,6 +1,7 @@
 """Stylized facts of a market-data file: does it behave like a real equity market?
 
     python -m producer.stylized FILE... [--start HH:MM:SS --end HH:MM:SS] [--tick 0.01] [--json]
+        [--plot DIR]
 
 Works on any file the loader reads (our synthetic days and real Databento MBP files alike). Per
 file it measures, from the venues' top of book and prints:
@@ -18,6 +19,9 @@ file it measures, from the venues' top of book and prints:
 - realised volatility of the NBBO mid sampled every 1 s, 1 min and 10 min: the square root of
   the sum of squared log returns over the window, in bps;
 - messages per second per venue.
+
+``--plot DIR`` also writes ``FILE.stylized.png`` per file (spread, sign autocorrelation at lags
+1-50, best-bid sizes per venue, trade sizes); it needs the ``plot`` extra (matplotlib).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 
 from router import Snapshots, load_mbp
 from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
+from router.plotting import pyplot
 
 TICK = 0.01
 LAGS = 50
@@ -145,6 +150,7 @@ def _trades(snap: Snapshots, nbb: np.ndarray, nbo: np.ndarray, inside: np.ndarra
         }
         if acf
         else {},
+        "trade_sign_acf_lags": acf,  # lags 1 to 50
     }
 
 
@@ -217,17 +223,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=1)
     parser.add_argument("--tick", type=float, default=TICK, help="price increment (0.01)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write PNGs per file here")
     args = parser.parse_args(argv)
+    if args.plot:
+        pyplot()  # fail early, before any file is read
     results = {}
     for path in args.files:
         snap = load_mbp(path, args.start, args.end, args.depth)
         results[str(path)] = facts(snap, args.tick)
+        if args.plot:
+            plot(snap, results[str(path)], args.plot / f"{path.name}.stylized.png")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for path, result in results.items():
             print(table(path, result))
     return 0
+
+
+def plot(snap: Snapshots, result: dict, path: Path) -> None:
+    """Four panels: the NBBO spread's time shares, the trade-sign autocorrelation at lags 1-50,
+    each venue's best-bid sizes, and trade sizes."""
+    plt = pyplot()
+    fig, ((spread, acf), (queues, sizes)) = plt.subplots(2, 2, figsize=(11, 7))
+    ticks = result["spread_ticks_share"]
+    spread.bar(list(ticks), [100 * v for v in ticks.values()])
+    spread.set(title="NBBO spread", xlabel="ticks", ylabel="% of time")
+    lags = result["trade_sign_acf_lags"]
+    acf.plot(range(1, len(lags) + 1), lags, marker=".")
+    acf.axhline(0, color="grey", lw=0.5)
+    acf.set(title="trade-sign autocorrelation", xlabel="lag (trades)", xscale="log")
+    inside = (snap.ts >= snap.window.start_ns) & (snap.ts < snap.window.end_ns)
+    by_venue = [snap.bid_sz[inside & (snap.publisher_id == v), 0] for v in snap.venues]
+    queues.boxplot([np.maximum(q[q > 0], 1) for q in by_venue], showfliers=False)
+    queues.set_xticks(range(1, len(snap.venues) + 1), [str(v) for v in snap.venues])
+    queues.set(title="best-bid size per venue", xlabel="publisher id", ylabel="shares",
+               yscale="log")  # fmt: skip
+    printed = snap.print_sz[inside[snap.print_row]]
+    if len(printed):
+        sizes.hist(printed, bins=np.logspace(0, np.log10(max(printed.max(), 10)), 40))
+    sizes.set(title="trade sizes", xlabel="shares", ylabel="trades", xscale="log")
+    fig.suptitle(f"{path.name.removesuffix('.stylized.png')}: {result['date']}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def table(path: str, result: dict) -> str:

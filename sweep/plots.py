@@ -8,27 +8,14 @@ import numpy as np
 
 from router import Fills
 from router.config import GridConfig
+from router.plotting import pyplot
 from router.replay import CLEANUP, PASSIVE
-
-
-def _pyplot():
-    """matplotlib is an optional extra: fail with the install command, not an ImportError."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError(
-            "--plot needs matplotlib: pip install 'sor-sweep[plot]' (or: pip install matplotlib)"
-        ) from None
-    return plt
 
 
 def fills_figure(runs: dict[str, Fills], start_ns: int):
     """Cumulative shares and cash (fees included) against seconds into the window; passive
     fills (limit orders reached in their queue) and clean-up buys are marked on the shares."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (shares_ax, cash_ax) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
     # Strategies often overlap (the router and best_ask may fill identically): vary the styles.
     styles = iter([("-", 3.0), ("--", 2.0), ("-.", 1.5), (":", 1.5), ("-", 1.0)])
@@ -58,7 +45,7 @@ def fills_figure(runs: dict[str, Fills], start_ns: int):
 def grid_figure(trials: list[dict], grid: GridConfig):
     """Objective minus the best, over (lambda_over, lambda_under): one map per theta_queue, and
     one row of maps per tau_s when the grid sweeps it."""
-    plt = _pyplot()
+    plt = pyplot()
     over, under, thetas = list(grid.lambda_over), list(grid.lambda_under), list(grid.theta_queue)
     taus = list(grid.tau_s) or [None]
     best = min(t["objective"] for t in trials)
@@ -92,7 +79,7 @@ def grid_figure(trials: list[dict], grid: GridConfig):
 
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
+    pyplot().close(fig)
 
 
 def write_plots(
@@ -100,7 +87,7 @@ def write_plots(
 ) -> list[Path]:
     """grid.png and, per (date, runs, window start) day, fills.png (one day) or
     fills-DATE.png (several days) in ``out``."""
-    _pyplot()  # fail early, before any file is written
+    pyplot()  # fail early, before any file is written
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for date, runs, start_ns in days:

@@ -82,3 +82,20 @@ def test_runs_on_a_real_databento_file(capsys):
     assert result["trades"] == 0 and result["trade_through_share"] is None
     assert result["best_queue_size"]["1"]["bid"]["median"] == 24
     assert result["best_queue_size"]["1"]["ask"]["median"] == 10
+
+
+def test_plot_writes_a_png_per_file(tmp_path):
+    pytest.importorskip("matplotlib")
+    t = at("13:36:32")
+    rows = [
+        row(t + i * S // 100, 2, 10.01, 100 + i, action="T", size=100)
+        | {"price": 10.00 if i % 3 else 10.01, "side": "A" if i % 3 else "B"}
+        for i in range(120)
+    ]
+    path = write(tmp_path / "s.csv", rows)
+    assert main([str(path), "--plot", str(tmp_path / "png")]) == 0
+    png = tmp_path / "png" / "s.csv.stylized.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = facts(load_mbp(path, "13:36:32", "13:37:00"))
+    assert len(result["trade_sign_acf_lags"]) == 50
+    assert result["trade_sign_acf_lags"][2] == pytest.approx(1, abs=0.1)  # period 3: lag 3
