@@ -96,13 +96,13 @@ def main() -> None:
     one = replay_times(day, config, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp, "big.csv")
-        generate(big, seed=7, venues=4, rows=600_000)
+        generate(big, seed=7, venues=4, rows=10 * day.quality.rows_read)
         big_load_s = median([timed(lambda: load_mbp(big)) for _ in range(3)])
         ten = replay_times(load_mbp(big), config, max(3, args.repeats // 3))
     figures = {
         "allocator_5_venues_5000_shares": allocator_ratio(args.repeats),
         "load_default_day_median_s": load_s,
-        "load_rows_per_s": 60_000 / load_s,
+        "load_rows_per_s": day.quality.rows_read / load_s,
         "replay_default_day": one,
         "replay_10x_rows": ten,
         "ratios_10x_over_1x": {
