@@ -16,8 +16,10 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
 (:mod:`router.passive`):
 - a print at p takes the front of the queue: its shares beyond those still ahead of us fill us;
   cancellations at p move us forward as the queue model says;
-- a print below p means the level p was swept: everything at p went first, ours included, so
-  the print's shares fill us (the shares at p already printed at p);
+- a print below p, with the state showing p gone or nothing ahead of us, means the level p was
+  swept: everything at p went first, ours included, so the print's shares fill us (the shares
+  at p already printed at p); while the state still shows shares at p, the print takes the
+  queue ahead of us first;
 - with ``fills.quote_cross: true`` only, the venue's ask falling to p or below fills us from the
   displayed ask shares at prices up to p, each share once (:mod:`router.liquidity`).
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:

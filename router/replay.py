@@ -208,9 +208,9 @@ Taker = Callable[[Plan, int], None]
 
 
 #: How a fill happened (``Fills.how``): a marketable order took a displayed level; a resting
-#: order filled from a print at its price past the queue, from a print below it (the level was
-#: swept), or from an ask crossing it; or the clean-up at the window's end bought what a passive
-#: strategy had not filled.
+#: order filled from a print past the queue ahead of it (at its price, or below it while its
+#: level still shows), from a print below it (the level was swept), or from an ask crossing
+#: it; or the clean-up at the window's end bought what a passive strategy had not filled.
 HOWS = ("take", "queue", "swept", "quote_cross", "cleanup")
 HOW = {name: code for code, name in enumerate(HOWS)}
 #: What a fill did to the book (``Fills.liquidity``): took liquidity, rested, or cleaned up.

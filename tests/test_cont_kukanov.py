@@ -100,6 +100,18 @@ def test_a_sweep_below_our_price_fills_us_from_the_shares_below(tmp_path):
     assert sum(fills) == 80 and run.stats.fill_reasons == {"swept": 80}
 
 
+def test_a_print_below_our_price_with_our_level_still_shown_goes_through_the_queue(tmp_path):
+    # 200 ahead of us at 10.00; a seller prints 250 at 9.99, yet the state still shows 200 at
+    # 10.00: the level was not swept, so the print first takes the 200 ahead, then 50 of ours.
+    events = [state(1, bid_size=200, trade_px=9.99, traded=250)]
+    fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
+    assert fills == [50] and run.stats.fill_reasons == {"queue": 50}
+    # A print of 150 below: all of it went to the queue ahead; 50 are still ahead of us.
+    events = [state(1, bid_size=200, trade_px=9.99, traded=150)]
+    fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
+    assert fills == [0] and run.resting[0].ahead == 50
+
+
 def test_unsigned_prints_fill_only_when_asked(tmp_path):
     events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=400, side="N")]
     assert replay_resting(tmp_path, events)[0] == [0]
