@@ -178,6 +178,22 @@ def test_the_outflow_counts_only_what_would_fill_a_bid(tmp_path):
     assert both.samples(start + 5 * second, 5 * second)[0, 0] == 130  # no N prints here
 
 
+def test_the_outflow_counts_a_print_from_when_it_was_received(tmp_path):
+    """A seller prints 100 at the 10.00 bid at 5 ms; it reaches us at 50 ms. A decision at
+    10 ms cannot know of it; one at 55 ms, over (45 ms, 55 ms], can."""
+    ms = 1_000_000
+    start = at("13:36:32")
+    late = row(start + 5 * ms, 2, 10.01, 500, bid=10.00) | {
+        "action": "T", "side": "A", "price": 10.00, "size": 100,
+        "ts_recv": row(start + 50 * ms, 2, 0, 0)["ts_event"],
+    }  # fmt: skip
+    rows = [row(start, 2, 10.01, 500, bid=10.00), late]
+    snap = load_mbp(write(tmp_path / "o.csv", rows), "13:36:32", "13:37:00")
+    flow = SellerFlow.of(Timeline.of(snap, FEES))
+    assert flow.samples(start + 10 * ms, 10 * ms).tolist() == [[0.0]]
+    assert flow.samples(start + 55 * ms, 10 * ms)[0].tolist() == [100.0]
+
+
 def test_no_decision_before_min_samples_windows(tmp_path):
     events = [state(t, bid_size=100, trade_px=10.00, traded=10) for t in range(1, 40)]
     snap = load_mbp(
