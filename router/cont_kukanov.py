@@ -42,6 +42,10 @@ from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
 from router.replay import HOW, Fills, Market, Plan, Timeline
 
+#: The shortest horizon, s: decisions are whole nanoseconds apart and outflow windows slide by
+#: a tenth of a horizon, so a horizon that rounds to 0 ns would never move the clock.
+MIN_TAU_S = 0.001
+
 
 @dataclass(frozen=True)
 class PlacementSettings:
@@ -53,6 +57,10 @@ class PlacementSettings:
     schedule: Schedule = field(default_factory=Schedule)
     fills: FillRules = field(default_factory=FillRules)
     min_samples: int = 30  # outflow windows a decision needs before it places anything
+
+    def __post_init__(self) -> None:
+        if not self.tau_s >= MIN_TAU_S:
+            raise ValueError(f"tau_s must be at least {MIN_TAU_S} s, got {self.tau_s!r}")
 
 
 @dataclass

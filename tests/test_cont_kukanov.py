@@ -238,6 +238,13 @@ def test_never_more_than_the_order_and_a_shortfall_is_cleaned_up(tmp_path):
     assert fills.shares[fills.liquidity == CLEANUP].sum() == 300 - stats.market_ordered
 
 
+def test_a_horizon_shorter_than_a_millisecond_is_refused():
+    """1e-10 s rounds to a 0 ns step: the decision clock would never move."""
+    with pytest.raises(ValueError, match=r"tau_s must be at least 0.001 s, got 1e-10"):
+        PlacementSettings(tau_s=1e-10)
+    assert PlacementSettings(tau_s=0.001).tau_s == 0.001
+
+
 def test_the_default_day_sweep_tells_grid_points_apart():
     config, snap = default_day()
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
