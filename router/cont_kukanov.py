@@ -24,8 +24,10 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
   displayed ask shares at prices up to p, each share once (:mod:`router.liquidity`).
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
 nothing is ahead of us any more.
-Fills stop at the order size: the router then cancels every resting order. What is still missing
-when the window closes is bought at the last displayed asks and reported as clean-up.
+When the router learns that its fills complete the order, it cancels every resting order (those
+posted with the completing take too); until each cancel lands, a resting order can still fill,
+beyond the order. What is still missing when the window closes is bought at the last displayed
+asks and reported as clean-up.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class _Run:
         self.records: list[tuple] = []
         self.answers: list[tuple[int, int]] = []  # (when we learn of a fill, its shares)
         self.filled = 0  # every share filled, known to us or not yet
+        self.complete_at: int | None = None  # when we learn the order is complete (local)
         self.stats = DecisionStats()
 
     def known(self, now: int) -> int:
@@ -133,19 +136,30 @@ class _Run:
         how: str,
         print_index: int = -1,
     ) -> None:
-        """Record a fill at exchange time ``ts``; we learn of it one latency later. When it
-        completes the order, every resting order is cancelled then (and still fills until the
-        cancel lands)."""
+        """Record a fill at exchange time ``ts``; we learn of it one latency later. Once the
+        fills complete the order, every resting order is cancelled when we learn it (and still
+        fills until the cancel lands)."""
         self.records.append(
             (ts, int(self.t.publishers[venue]), shares, price, fee, HOW[how], row, print_index)
         )
-        latency = int(self.t.latency_ns[venue])
-        self.answers.append((ts + latency, shares))
-        done_before = self.filled >= self.order_size
+        self.answers.append((ts + int(self.t.latency_ns[venue]), shares))
         self.filled += shares
-        if not done_before and self.filled >= self.order_size:
+        if self.filled >= self.order_size:
+            self.complete_at = self._learnt_complete()
             for other, order in self.resting.items():
-                order.expires = min(order.expires, ts + latency + int(self.t.latency_ns[other]))
+                self._cancel_when_complete(other, order)
+
+    def _learnt_complete(self) -> int:
+        """The local time at which the fills we have learnt of first reach the order size (the
+        fills, all of them, reach it)."""
+        when, shares = np.array(sorted(self.answers), dtype=np.int64).T
+        return int(when[np.searchsorted(np.cumsum(shares), self.order_size)])
+
+    def _cancel_when_complete(self, venue: int, order: Resting) -> None:
+        """Once we know the order complete, the cancel we send then lands one latency later."""
+        if self.complete_at is not None:
+            cancel = self.complete_at + int(self.t.latency_ns[venue])
+            order.expires = min(order.expires, cancel)
 
     def run_until(self, horizon: np.ndarray) -> None:
         """Apply each venue's states up to its exchange-time ``horizon[venue]``, all venues'
@@ -214,7 +228,8 @@ class _Run:
         else:  # the bid rose past us: our level, where shown, else what we saw there
             level = np.flatnonzero(self.s.bid_px[row] == price)
             ahead = int(self.s.bid_sz[row, level[0]]) if len(level) else seen_size
-        self.resting[venue] = Resting(price, shares, float(ahead), ahead)
+        self.resting[venue] = order = Resting(price, shares, float(ahead), ahead)
+        self._cancel_when_complete(venue, order)  # posted with a take that completes the order
 
 
 def plan_cheapest(plan: Plan, shares: int, fee: np.ndarray) -> None:

@@ -11,6 +11,7 @@ from router.latency import VenueLatency
 from router.metrics import Closing
 from router.passive import FillRules, Resting
 from router.queues import RiskAverseQueueModel
+from router.replay import Plan
 from router.strategies import run_baselines
 from tests.mbp import at, row, write
 
@@ -85,6 +86,29 @@ def test_a_cancel_in_flight_still_fills_and_overfills(tmp_path):
     result = summarize(Fills.of("router", 100, fills), Closing(ask=10.02, bid=9.98))
     assert result.overfilled_shares == 100
     assert result.order_cost == result.total_cash - 100 * 9.98  # the surplus sold back
+
+
+def test_an_order_posted_as_the_order_completes_is_cancelled_once_we_learn_it(tmp_path):
+    """One decision takes 100 (the whole order) on venue 2 and posts 300 on venue 5, both sent
+    at 0 with 1 ms latency. The take fills at 1 ms; we learn it at 2 ms and cancel the post,
+    which lands at 3 ms: the sell print at 2 ms still fills it (overfill), later ones do not."""
+    start = at("13:36:32")
+    sell = {"action": "T", "side": "A", "price": 9.99, "size": 100}
+    rows = [
+        row(start, 2, 10.00, 100, bid=9.99, bid_size=0),
+        row(start, 5, 10.01, 500, bid=9.99, bid_size=0),
+        *(row(start + t * MS, 5, 10.01, 500, bid=9.98) | sell for t in (2, 3, 100)),
+    ]
+    snap = load_mbp(write(tmp_path / "p.csv", rows), "13:36:32", "13:37:00")
+    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
+               FillRules())  # fmt: skip
+    run.run_until(np.full(2, start + MS))
+    plan = Plan(run.market, run.market.seen_rows(start))
+    plan.buy(0, 100)
+    assert run.take(plan, start, "take") == 100
+    run.post(1, 9.99, 300, start, 0)
+    run.run_until(np.full(2, start + 200 * MS))
+    assert [(r[0] - start, r[1], r[2]) for r in run.records] == [(MS, 2, 100), (2 * MS, 5, 100)]
 
 
 def test_a_resting_order_is_not_filled_by_prints_before_it_arrives(tmp_path):
