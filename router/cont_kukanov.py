@@ -8,7 +8,9 @@ Every ``tau_s`` seconds from the window's start until it closes, once the outflo
    (:mod:`router.placement`) with the causal outflow samples (:mod:`router.outflow`);
 3. buys M at once from the displayed asks, cheapest ask + fee first (ties: lower publisher id),
    never more than is displayed, as the static router would;
-4. posts L_k at venue k's best bid, behind the displayed bid size.
+4. posts L_k at venue k's best bid, behind the displayed bid size; where the venue's displayed
+   ask has fallen to that price by the time the order arrives, the order takes it first (the
+   taker fee), and only the rest rests.
 
 A resting bid at price p on venue k fills, at p less the venue's rebate and with no taker fee,
 only from that venue's seller-initiated prints (side ``A``; ``N`` too with
@@ -33,7 +35,7 @@ asks and reported as clean-up.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -73,18 +75,14 @@ class DecisionStats:
     samples: list[int] = field(default_factory=list)  # outflow windows behind each decision
     market_ordered: int = 0  # shares sent as marketable orders at decisions
     limit_posted: int = 0  # shares posted as limit orders, over all decisions
-    limit_filled: int = 0
+    limit_filled: int = 0  # of those, filled while resting
+    limit_taken: int = 0  # of those, taken on arrival from asks at or below their price
     fill_reasons: Counter = field(default_factory=Counter)  # passive fills by cause, in shares
 
     def __add__(self, other: DecisionStats) -> DecisionStats:
         """Two runs' statistics together (several days)."""
         return DecisionStats(
-            self.decisions + other.decisions,
-            self.samples + other.samples,
-            self.market_ordered + other.market_ordered,
-            self.limit_posted + other.limit_posted,
-            self.limit_filled + other.limit_filled,
-            self.fill_reasons + other.fill_reasons,
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
 
     def as_dict(self) -> dict:
@@ -96,6 +94,7 @@ class DecisionStats:
             "market_ordered": self.market_ordered,
             "limit_posted": posted,
             "limit_filled": self.limit_filled,
+            "limit_taken": self.limit_taken,
             "limit_fill_rate": self.limit_filled / posted if posted else None,
             "passive_fills_by_cause": dict(sorted(self.fill_reasons.items())),
         }
@@ -214,11 +213,18 @@ class _Run:
         return bought
 
     def post(self, venue: int, price: float, shares: int, now: int, seen_size: int) -> None:
-        """A limit buy sent at ``now``: it joins the queue at ``price`` one latency later,
-        behind what the venue displays there then. The venue's states up to its arrival are
-        applied here, so no print before it can fill it."""
+        """A limit buy sent at ``now``: one latency later it takes what the venue's displayed
+        asks (less what we took) offer at or below ``price``, as any marketable order would
+        (the taker fee, no rebate); the rest joins the queue at ``price``, behind what the
+        venue displays there then. The venue's states up to its arrival are applied here, so
+        no print before it can fill it."""
         arrival = now + int(self.t.latency_ns[venue])
-        self.market.apply_to(venue, arrival)
+        for ask, q, row in self.market.execute(venue, shares, price, arrival):
+            self.fill(arrival, row, venue, q, ask, float(self.t.fee[venue]), "take")
+            self.stats.limit_taken += q
+            shares -= q
+        if shares <= 0:
+            return
         row = int(self.market.latest[venue])
         bid = self.s.bid_px[row, 0]
         if bid == price:

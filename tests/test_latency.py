@@ -11,7 +11,7 @@ from router.latency import VenueLatency
 from router.metrics import Closing
 from router.passive import FillRules, Resting
 from router.queues import RiskAverseQueueModel
-from router.replay import Plan
+from router.replay import HOWS, Plan
 from router.strategies import run_baselines
 from tests.mbp import at, row, write
 
@@ -127,6 +127,30 @@ def test_a_resting_order_is_not_filled_by_prints_before_it_arrives(tmp_path):
     run.post(0, 10.00, 100, start, 0)  # sent at 0, lands at 5 ms: nobody ahead by then
     run.run_until(np.array([start + 20 * MS]))
     assert [(r[0], r[2]) for r in run.records] == [(start + 8 * MS, 100)]
+
+
+def test_a_limit_order_arriving_at_or_above_the_ask_takes_it_and_rests_the_rest(tmp_path):
+    """A bid of 100 at 9.99 sent at 0 lands at 1 ms, where the ask has fallen to 9.99 (40
+    shown): it takes those 40 at 9.99 plus the taker fee, and 60 rest. With quote crossing on,
+    the same 40 shown again fill nothing; 30 more shown later fill the resting bid."""
+    start = at("13:36:32")
+    rows = [
+        row(start, 2, 10.01, 500, bid=9.99),
+        row(start + MS // 2, 2, 9.99, 40, bid=9.98),
+        row(start + 2 * MS, 2, 9.99, 40, bid=9.98),
+        row(start + 3 * MS, 2, 9.99, 70, bid=9.98),
+    ]
+    snap = load_mbp(write(tmp_path / "x.csv", rows), "13:36:32", "13:37:00")
+    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
+               FillRules(quote_cross=True))  # fmt: skip
+    run.run_until(np.array([start + MS]))
+    run.post(0, 9.99, 100, start, 100)
+    run.run_until(np.array([start + 10 * MS]))
+    assert [(r[0] - start, r[2], r[3], r[4], HOWS[r[5]]) for r in run.records] == [
+        (MS, 40, 9.99, 0.003, "take"),
+        (3 * MS, 30, 9.99, -0.002, "quote_cross"),
+    ]
+    assert run.resting[0].left == 30 and run.stats.limit_taken == 40
 
 
 def test_decisions_wait_for_what_they_can_see():
