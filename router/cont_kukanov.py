@@ -205,7 +205,7 @@ class _Run:
         latency later (or at exchange time ``at``) on the book as it is then
         (immediate-or-cancel); shares bought."""
         bought = 0
-        for venue, shares, limit in plan.children():
+        for venue, shares, limit in plan.send():
             arrival = now + int(self.t.latency_ns[venue]) if at is None else at
             for price, q, row in self.market.execute(venue, shares, limit, arrival):
                 self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)

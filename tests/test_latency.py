@@ -153,6 +153,34 @@ def test_a_limit_order_arriving_at_or_above_the_ask_takes_it_and_rests_the_rest(
     assert run.resting[0].left == 30 and run.stats.limit_taken == 40
 
 
+def test_what_a_decision_may_take_is_known_only_from_the_states_received(tmp_path):
+    """We take the 100 shown at 10.00 at 1 ms. The level goes (2 ms) and 100 new shares show
+    at 10.00 (3 ms), both received at 50 ms. A decision at 4 ms has seen only the first state,
+    where it took everything: nothing to plan there, though the venue's states up to 5 ms
+    (its orders' arrival) were applied. At 50 ms it has seen the new shares."""
+    start = at("13:36:32")
+    late = {"ts_recv": row(start + 50 * MS, 2, 0, 0)["ts_event"]}
+    rows = [
+        row(start, 2, 10.00, 100),
+        row(start + 2 * MS, 2, 10.01, 100) | late,
+        row(start + 3 * MS, 2, 10.00, 100) | late,
+    ]
+    snap = load_mbp(write(tmp_path / "s.csv", rows), "13:36:32", "13:37:00")
+    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
+               FillRules())  # fmt: skip
+    run.run_until(np.array([start + MS]))
+    plan = Plan(run.market, run.market.seen_rows(start))
+    plan.buy(0, 100)
+    assert run.take(plan, start, "take") == 100
+    run.run_until(np.array([start + 5 * MS]))  # a decision at 4 ms applies states to 5 ms
+    seen = run.market.seen_rows(start + 4 * MS)
+    assert seen.tolist() == [0]
+    assert run.market.quotes(seen)[1].tolist() == [0]
+    assert Plan(run.market, seen).quotes()[1].tolist() == [0]
+    seen = run.market.seen_rows(start + 50 * MS)
+    assert Plan(run.market, seen).quotes()[1].tolist() == [100]
+
+
 def test_decisions_wait_for_what_they_can_see():
     """The default day with a second of feed delay added: what the Cont & Kukanov router does
     in its first minute must equal what it does on the original data shifted by that second."""
