@@ -28,8 +28,8 @@ A buyer-initiated print never fills a bid. When the bid moves below p, the level
 nothing is ahead of us any more.
 When the router learns that its fills complete the order, it cancels every resting order (those
 posted with the completing take too); until each cancel lands, a resting order can still fill,
-beyond the order. What is still missing when the window closes is bought at the last displayed
-asks and reported as clean-up.
+beyond the order. At the close, what the router does not know filled is bought at the asks it
+has received, one latency later, and reported as clean-up.
 """
 
 from __future__ import annotations
@@ -200,17 +200,31 @@ class _Run:
         order.left -= shares
         return shares
 
-    def take(self, plan: Plan, now: int, how: str, at: int | None = None) -> int:
+    def take(self, plan: Plan, now: int, how: str) -> int:
         """Send the plan's child orders at local time ``now``: each acts at its venue one
-        latency later (or at exchange time ``at``) on the book as it is then
-        (immediate-or-cancel); shares bought."""
+        latency later on the book as it is then (immediate-or-cancel); shares bought."""
         bought = 0
         for venue, shares, limit in plan.send():
-            arrival = now + int(self.t.latency_ns[venue]) if at is None else at
+            arrival = now + int(self.t.latency_ns[venue])
             for price, q, row in self.market.execute(venue, shares, limit, arrival):
                 self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)
                 bought += q
         return bought
+
+    def close(self, end: int) -> None:
+        """The window closes at local time ``end``: every resting order is cancelled then (each
+        cancel lands one latency later), and what we do not know filled by then is bought at
+        the asks received by then, each child order acting one latency later on the book as
+        the data leave it. A fill we learn of only after the close is bought again: overfill."""
+        for venue, order in self.resting.items():
+            order.expires = min(order.expires, end + int(self.t.latency_ns[venue]))
+        self.run_until(end + self.t.latency_ns)
+        self.resting.clear()
+        missing = self.order_size - self.known(end)
+        if missing > 0:
+            plan = Plan(self.market, self.market.seen_rows(end))
+            plan_cheapest(plan, missing, self.t.fee)
+            self.take(plan, end, "cleanup")
 
     def post(self, venue: int, price: float, shares: int, now: int, seen_size: int) -> None:
         """A limit buy sent at ``now``: one latency later it takes what the venue's displayed
@@ -275,16 +289,7 @@ def run_cont_kukanov(
             _decide(run, flow, penalties, settings, now, tau_ns, number)
             number += 1
         now += tau_ns
-    for order in run.resting.values():  # cancelled at the close
-        order.expires = min(order.expires, snap.window.end_ns)
-    run.run_until(np.full(len(timeline.publishers), snap.window.end_ns - 1))
-    run.resting.clear()
-    if run.filled < order_size:  # the close: what is still missing, at the last asks
-        run.market.advance(len(snap))
-        plan = Plan(run.market, run.market.latest)
-        plan_cheapest(plan, order_size - run.filled, timeline.fee)
-        last = int(snap.ts[-1]) if len(snap) else snap.window.end_ns
-        run.take(plan, last, "cleanup", at=last)
+    run.close(snap.window.end_ns)
     records = sorted(run.records, key=lambda record: record[0])
     return Fills.of("router", order_size, records), run.stats
 

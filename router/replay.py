@@ -118,11 +118,6 @@ class Market:
         rows = self.timeline.venue_rows[venue]
         self._apply(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
 
-    def advance(self, end_row: int) -> None:
-        """Apply every row before ``end_row`` (rows are in exchange-time order)."""
-        for venue, rows in enumerate(self.timeline.venue_rows):
-            self._apply(venue, int(np.searchsorted(rows, end_row)))
-
     def seen_rows(self, ts: int) -> np.ndarray:
         """Per venue, the latest state received by local time ``ts`` (-1: none yet); the
         planning view is brought up to date with every state received (never with one not yet

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from router import FeeRate, RouterParams, Timeline, VenueFees, load_mbp, summarize
-from router.cont_kukanov import _Run
+from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
 from router.latency import VenueLatency
 from router.metrics import Closing
 from router.passive import FillRules, Resting
@@ -179,6 +179,52 @@ def test_what_a_decision_may_take_is_known_only_from_the_states_received(tmp_pat
     assert Plan(run.market, seen).quotes()[1].tolist() == [0]
     seen = run.market.seen_rows(start + 50 * MS)
     assert Plan(run.market, seen).quotes()[1].tolist() == [100]
+
+
+def test_the_clean_up_buys_at_the_asks_received_and_acts_one_latency_after_the_close(tmp_path):
+    """No decision (too few outflow windows): the whole order of 200 is bought at the close.
+    Received by then: 100 at 10.00 on venue 2, 100 at 10.01 on venue 5. Venue 2's ask moved to
+    10.02 just before the close, received after it. The clean-up, sent at the close, plans 100
+    at 10.00 and 100 at 10.01; arriving 1 ms later it finds venue 2 at 10.02 (above its limit:
+    nothing) and buys venue 5's 100 at 10.01. 100 stay unfilled."""
+    start = at("13:36:32")
+    end = at("13:36:33")  # the window covers the second 13:36:32
+    moved = row(end - MS // 2, 2, 10.02, 100) | {"ts_recv": row(end + 10 * MS, 2, 0, 0)["ts_event"]}
+    rows = [row(start, 2, 10.00, 100), row(start, 5, 10.01, 100), moved]
+    snap = load_mbp(write(tmp_path / "e.csv", rows), "13:36:32", "13:36:32")
+    assert snap.window.end_ns == end
+    fills, stats = run_cont_kukanov(
+        Timeline.of(snap, FEES, VenueLatency(1.0)), 200, RouterParams(0.01, 0.01, 0.0),
+        PlacementSettings(tau_s=0.1, min_samples=10**6),
+    )  # fmt: skip
+    assert stats.decisions == 0
+    assert [(int(t), int(p), int(q), float(px)) for t, p, q, px in zip(
+        fills.ts, fills.publisher_id, fills.shares, fills.price, strict=True)
+    ] == [(end + MS, 5, 100, 10.01)]  # fmt: skip
+    assert HOWS[fills.how[0]] == "cleanup"
+
+
+def test_the_clean_up_buys_what_we_do_not_know_filled_at_the_close(tmp_path):
+    """Our bid for the whole order of 100 fills 0.5 ms before the close; we learn it 0.5 ms
+    after. At the close we know of no fill: the clean-up buys 100 at the 10.01 ask, and the
+    order ends 100 shares overfilled."""
+    start = at("13:36:32")
+    end = at("13:36:33")
+    sell = {"action": "T", "side": "A", "price": 10.00, "size": 100}
+    rows = [
+        row(start, 2, 10.01, 500, bid=10.00, bid_size=0),
+        row(end - MS // 2, 2, 10.01, 500, bid=9.99) | sell,
+    ]
+    snap = load_mbp(write(tmp_path / "k.csv", rows), "13:36:32", "13:36:32")
+    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
+               FillRules())  # fmt: skip
+    run.run_until(np.array([start]))
+    run.resting[0] = Resting(10.00, 100, 0.0, 0)
+    run.close(end)
+    assert [(r[0] - end, r[2], r[3], HOWS[r[5]]) for r in run.records] == [
+        (-MS // 2, 100, 10.00, "queue"),
+        (MS, 100, 10.01, "cleanup"),
+    ]
 
 
 def test_decisions_wait_for_what_they_can_see():
