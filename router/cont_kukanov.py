@@ -34,6 +34,7 @@ has received, one latency later, and reported as clean-up.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field, fields
 
@@ -134,12 +135,16 @@ class _Run:
         fee: float,
         how: str,
         print_index: int = -1,
+        level: float | None = None,
     ) -> None:
-        """Record a fill at exchange time ``ts``; we learn of it one latency later. Once the
+        """Record a fill at exchange time ``ts``, justified by a print or by the displayed ask
+        ``level`` (by default the fill's price); we learn of it one latency later. Once the
         fills complete the order, every resting order is cancelled when we learn it (and still
         fills until the cancel lands)."""
+        level_price = math.nan if print_index >= 0 else price if level is None else level
+        publisher = int(self.t.publishers[venue])
         self.records.append(
-            (ts, int(self.t.publishers[venue]), shares, price, fee, HOW[how], row, print_index)
+            (ts, publisher, shares, price, fee, HOW[how], row, print_index, level_price)
         )
         self.answers.append((ts + int(self.t.latency_ns[venue]), shares))
         self.filled += shares
@@ -182,19 +187,27 @@ class _Run:
             for price, shares in self.market.levels(venue):
                 if price > order.price or order.left <= 0:
                     break
-                done = self._passive(row, venue, order, "quote_cross", shares)
+                done = self._passive(row, venue, order, "quote_cross", shares, level=price)
                 self.market.take(venue, price, done)
 
     def _passive(
-        self, row: int, venue: int, order: Resting, cause: str, shares: int, index: int = -1
+        self,
+        row: int,
+        venue: int,
+        order: Resting,
+        cause: str,
+        shares: int,
+        index: int = -1,
+        level: float | None = None,
     ) -> int:
-        """Fill our resting order with up to ``shares`` (never more than it has left); what
-        filled."""
+        """Fill our resting order with up to ``shares`` (never more than it has left), from the
+        print ``index`` or the displayed ask ``level``; what filled."""
         shares = min(shares, order.left)
         if shares <= 0:
             return 0
         rebate = -float(self.t.rebate[venue])
-        self.fill(int(self.s.ts[row]), row, venue, shares, order.price, rebate, cause, index)
+        ts = int(self.s.ts[row])
+        self.fill(ts, row, venue, shares, order.price, rebate, cause, index, level)
         self.stats.limit_filled += shares
         self.stats.fill_reasons[cause] += shares
         order.left -= shares

@@ -238,8 +238,9 @@ class Fills:
     """Every fill of one strategy's run, in time order; prices exclude fees.
 
     Each fill names what justified it: ``row`` is the snapshot row (the venue state whose level
-    was taken or crossed, or whose print filled a resting order) and ``print_index`` the print,
-    -1 when a displayed level did.
+    was taken or crossed, or whose print filled a resting order), ``print_index`` the print (-1
+    when a displayed level did) and ``level_price`` that displayed ask level (NaN for a print):
+    the fill's own price for a take, the ask at or below a resting bid for a quote-cross fill.
     """
 
     name: str
@@ -252,12 +253,14 @@ class Fills:
     how: np.ndarray  # index into HOWS
     row: np.ndarray
     print_index: np.ndarray
+    level_price: np.ndarray
 
-    _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64)
+    _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64, float)
 
     @classmethod
     def of(cls, name: str, order_size: int, records: list[tuple]) -> Fills:
-        """From (ts, publisher_id, shares, price, fee, how, row, print_index) tuples."""
+        """From (ts, publisher_id, shares, price, fee, how, row, print_index, level_price)
+        tuples."""
         columns = list(zip(*records, strict=True)) if records else [[]] * len(cls._COLUMNS)
         arrays = (np.array(c, dtype=d) for c, d in zip(columns, cls._COLUMNS, strict=True))
         return cls(name, order_size, *arrays)
@@ -314,7 +317,7 @@ def replay(
                 for price, q, row in market.execute(venue, shares, limit, arrival):
                     records.append(
                         (arrival, int(timeline.publishers[venue]), q, price,
-                         float(timeline.fee[venue]), HOW["take"], row, -1)
+                         float(timeline.fee[venue]), HOW["take"], row, -1, price)
                     )  # fmt: skip
                     filled += q
                 pending.append((arrival + int(timeline.latency_ns[venue]), shares, filled))

@@ -186,7 +186,8 @@ FILLS_COLUMNS = (
 
 def fill_rows(day: DayRun):
     """One dict per child fill of every strategy on one day, with what justified it: the print
-    (price, shares, aggressor side) or the displayed ask level (price, shares shown)."""
+    (price, shares, aggressor side) or the displayed ask level (price, shares shown): the level
+    taken, or the ask that crossed a resting bid."""
     snap = day.snapshots
     for name, fills in day.runs.items():
         for i in range(len(fills.ts)):
@@ -212,9 +213,10 @@ def fill_rows(day: DayRun):
                     "print_side": SIDES[int(snap.print_side[index])],
                 }
             else:
-                level = np.flatnonzero(snap.ask_px[row] == price)
+                level_price = float(fills.level_price[i])
+                level = np.flatnonzero(snap.ask_px[row] == level_price)
                 record |= {
-                    "level_price": float(price),
+                    "level_price": level_price,
                     "level_shown": int(snap.ask_sz[row, level[0]]) if len(level) else 0,
                 }
             yield record

@@ -102,7 +102,7 @@ def test_overfill_is_priced_as_sold_back_at_the_closing_bid():
     from router import Fills
     from router.replay import HOW
 
-    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0)])
+    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
     result = summarize(fills, Closing(ask=10.02, bid=9.98))
     assert (result.filled_shares, result.overfilled_shares, result.unfilled_shares) == (150, 50, 0)
     assert result.order_cost == pytest.approx(150 * 9.998 - 50 * 9.98)  # 50 sold back at 9.98

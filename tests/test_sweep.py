@@ -247,12 +247,12 @@ def test_fills_plot_marks_passive_and_clean_up_fills():
         "router",
         300,
         [
-            (start + 1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1),
-            (start + 2, 2, 100, 9.99, -0.002, HOW["queue"], 1, 0),
-            (start + 3, 5, 100, 10.01, 0.003, HOW["cleanup"], 2, -1),
+            (start + 1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1, 10.0),
+            (start + 2, 2, 100, 9.99, -0.002, HOW["queue"], 1, 0, float("nan")),
+            (start + 3, 5, 100, 10.01, 0.003, HOW["cleanup"], 2, -1, 10.01),
         ],
     )
-    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, HOW["take"], 0, -1)])
+    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, HOW["take"], 0, -1, 10.0)])
     fig = fills_figure({"router": router, "twap": twap}, start)
     shares_ax = fig.axes[0]
     marks = {line.get_label(): line for line in shares_ax.get_lines()}
@@ -408,7 +408,29 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
             per_print[key] = per_print.get(key, 0) + int(fill["shares"])
             assert per_print[key] <= int(fill["print_shares"])
             assert float(fill["rebate"]) > 0 and float(fill["fee"]) == 0
+        elif fill["how"] == "quote_cross":  # an ask at or below a resting bid
+            assert float(fill["level_price"]) <= float(fill["price"])
+            assert int(fill["level_shown"]) > 0 and float(fill["rebate"]) > 0
         else:
-            assert fill["how"] in ("take", "cleanup", "quote_cross")
+            assert fill["how"] in ("take", "cleanup")
             assert float(fill["level_price"]) == float(fill["price"])
             assert int(fill["level_shown"]) > 0 and float(fill["fee"]) > 0
+
+
+def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
+    """Our bid rests at 10.00; the ask falls to 9.99 with 40 shown (quote crossing on): we fill
+    40 at 10.00, and the row shows the evidence, the 9.99 ask level and its 40 shares."""
+    from router import Fills
+    from router.passive import FillRules
+    from sweep.report import DayRun, fill_rows
+    from tests.test_cont_kukanov import replay_resting, state
+
+    events = [state(1, bid_size=100, bid=9.98, ask=9.99, ask_size=40)]
+    fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=True))
+    assert fills == [40]
+    snap = run.s
+    day = DayRun(snap, {"router": Fills.of("router", 10_000, run.records)}, {}, 0.0, None)
+    (record,) = fill_rows(day)
+    assert (record["how"], record["price"], record["shares"]) == ("quote_cross", 10.0, 40)
+    assert (record["level_price"], record["level_shown"]) == (9.99, 40)
+    assert record["rebate"] == 0.002 and record["fee"] == 0.0
