@@ -83,7 +83,7 @@ def test_a_cancel_in_flight_still_fills_and_overfills(tmp_path):
     fills = run.records
     from router import Fills
 
-    result = summarize(Fills.of("router", 100, fills), Closing(ask=10.02, bid=9.98))
+    result = summarize(Fills.of("router", 100, fills), Closing(((10.02, 1000),), ((9.98, 1000),)))
     assert result.overfilled_shares == 100
     assert result.order_cost == result.total_cash - 100 * 9.98  # the surplus sold back
 

@@ -42,10 +42,11 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "cleanup_shares": 0,
         "fees_paid": pytest.approx(500 * 0.003),
         "rebates_earned": 0.0,
+        "closing_shares_beyond_depth": 0,
     }
     short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
-    # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
-    assert short["unfilled_shares"] == 200
+    # 200 shares missing, priced up the last displayed asks: venue 1's 300 at 10.00 plus fee.
+    assert short["unfilled_shares"] == 200 and short["closing_shares_beyond_depth"] == 0
     assert short["objective"] == short["order_cost"]
     assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
 
