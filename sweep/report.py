@@ -20,6 +20,12 @@ from router.replay import HOWS
 from sweep.backtest import Day, SweepData, replay_router
 
 BASELINES = ("best_ask", "twap", "vwap")
+#: Beside the vwap figures: its schedule is not one a trader could have followed.
+VWAP_NOTE = (
+    "hindsight benchmark: its schedule follows the volume traded so far as a share of the "
+    "whole window's volume, which is known only once the window has closed (prices are never "
+    "looked ahead)"
+)
 
 
 def _number(value: float | None) -> float | None:
@@ -59,7 +65,8 @@ def _figures(results: dict[str, StrategyResult]) -> dict:
     router = results["router"]
     return {
         "optimized": router.as_dict(),
-        "baselines": {name: results[name].as_dict() for name in BASELINES},
+        "baselines": {name: results[name].as_dict() for name in BASELINES}
+        | {"vwap_note": VWAP_NOTE},
         "savings_vs_baselines_bps": {
             name: savings_bps(results[name], router) for name in BASELINES
         },

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from router import FeeRate, RouterParams, VenueFees, load_mbp
+from router import FeeRate, Fills, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
@@ -83,7 +83,8 @@ def check_report(report: dict, grid: dict, trials: int) -> None:
     grid, bps consistent with the costs per share of the order."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
-    strategies = {"optimized": report["optimized"], **report["baselines"]}
+    baselines = {k: v for k, v in report["baselines"].items() if k != "vwap_note"}
+    strategies = {"optimized": report["optimized"], **baselines}
     for name, figures in strategies.items():
         filled = figures["filled_shares"]
         assert filled - figures["overfilled_shares"] == 5000, name
@@ -91,7 +92,7 @@ def check_report(report: dict, grid: dict, trials: int) -> None:
         assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / filled)
         parts = ("taken_shares", "passive_shares", "cleanup_shares")
         assert sum(figures[k] for k in parts) == filled, name
-    for figures in report["baselines"].values():  # takers never buy beyond their target
+    for figures in baselines.values():  # takers never buy beyond their target
         assert figures["overfilled_shares"] == 0
         assert figures["cost_per_share"] == pytest.approx(figures["avg_fill_px"])
     for name, bps in report["savings_vs_baselines_bps"].items():
@@ -239,7 +240,6 @@ def test_plot_writes_both_pngs(tmp_path):
 
 
 def test_fills_plot_marks_passive_and_clean_up_fills():
-    from router import Fills
     from router.replay import HOW
     from sweep.plots import fills_figure
 
@@ -354,7 +354,8 @@ def check_days_table(report: dict, dates: list[str]) -> None:
     assert [d["date"] for d in days] == dates == report["data"]["dates"]
     assert sum(d["rows"] for d in days) == report["data"]["rows"]
     assert sum(d["objective"] for d in days) == pytest.approx(report["trials"]["best_objective"])
-    for name, figures in [("optimized", report["optimized"]), *report["baselines"].items()]:
+    baselines = [(k, v) for k, v in report["baselines"].items() if k != "vwap_note"]
+    for name, figures in [("optimized", report["optimized"]), *baselines]:
         per_day = [d["optimized"] if name == "optimized" else d["baselines"][name] for d in days]
         for key in ("total_cash", "filled_shares", "fees_paid"):
             assert figures[key] == pytest.approx(sum(f[key] for f in per_day)), (name, key)
@@ -421,7 +422,6 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
 def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     """Our bid rests at 10.00; the ask falls to 9.99 with 40 shown (quote crossing on): we fill
     40 at 10.00, and the row shows the evidence, the 9.99 ask level and its 40 shares."""
-    from router import Fills
     from router.passive import FillRules
     from sweep.report import DayRun, fill_rows
     from tests.test_cont_kukanov import replay_resting, state
@@ -435,3 +435,17 @@ def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     assert (record["how"], record["price"], record["shares"]) == ("quote_cross", 10.0, 40)
     assert (record["level_price"], record["level_shown"]) == (9.99, 40)
     assert record["rebate"] == 0.002 and record["fee"] == 0.0
+
+
+def test_the_vwap_baseline_is_labelled_hindsight(tmp_path):
+    """VWAP's schedule divides the volume so far by the whole window's: the report says so
+    beside its figures, on the headline and on each day."""
+    from router import Closing, summarize
+    from router.replay import HOW
+    from sweep.report import BASELINES, _figures
+
+    fills = Fills.of("x", 100, [(1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1, 10.0)])
+    result = summarize(fills, Closing())
+    figures = _figures({name: result for name in ("router", *BASELINES)})
+    assert figures["baselines"]["vwap_note"].startswith("hindsight benchmark")
+    assert set(figures["baselines"]) == {"best_ask", "twap", "vwap", "vwap_note"}
