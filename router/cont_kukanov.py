@@ -74,8 +74,8 @@ class DecisionStats:
 
     decisions: int = 0
     samples: list[int] = field(default_factory=list)  # outflow windows behind each decision
-    market_ordered: int = 0  # shares sent as marketable orders at decisions
-    limit_posted: int = 0  # shares posted as limit orders, over all decisions
+    market_ordered: int = 0  # shares decisions chose to buy at market (planned, not filled)
+    limit_posted: int = 0  # shares posted as limit orders, summed over decisions (reposts too)
     limit_filled: int = 0  # of those, filled while resting
     limit_taken: int = 0  # of those, taken on arrival from asks at or below their price
     fill_reasons: Counter = field(default_factory=Counter)  # passive fills by cause, in shares

@@ -3,7 +3,9 @@ default day's sweep telling grid points apart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
-from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
+from router.cont_kukanov import DecisionStats, PlacementSettings, _Run, run_cont_kukanov
 from router.outflow import SellerFlow
 from router.passive import FillRules, Resting
 from router.placement import RouterParams
@@ -280,3 +282,11 @@ def test_a_tau_s_point_on_static_data_is_an_error():
     static = SweepData.build(snap, config.venues, 5000, 100)  # no placement: the static router
     with pytest.raises(ValueError, match="tau_s applies to the Cont & Kukanov router"):
         replay_router(GridPoint(RouterParams(0.01, 0.01, 0.0), 5.0), static.days[0], static)
+
+
+def test_the_readme_defines_exactly_the_decision_statistics():
+    """README's list under "Decision statistics" has one item per key of router.decisions."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("Decision statistics in the report (`router.decisions`)", 1)[1]
+    items = re.findall(r"^  - `(\w+)`", section.split("\n\n", 1)[0], flags=re.MULTILINE)
+    assert items == list(DecisionStats().as_dict())
