@@ -153,11 +153,10 @@ def test_a_limit_order_arriving_at_or_above_the_ask_takes_it_and_rests_the_rest(
     assert run.resting[0].left == 30 and run.stats.limit_taken == 40
 
 
-def test_what_a_decision_may_take_is_known_only_from_the_states_received(tmp_path):
+def plannable_after_an_unseen_rebuild(tmp_path) -> tuple[list[int], list[int]]:
     """We take the 100 shown at 10.00 at 1 ms. The level goes (2 ms) and 100 new shares show
-    at 10.00 (3 ms), both received at 50 ms. A decision at 4 ms has seen only the first state,
-    where it took everything: nothing to plan there, though the venue's states up to 5 ms
-    (its orders' arrival) were applied. At 50 ms it has seen the new shares."""
+    at 10.00 (3 ms), both received at 50 ms. What a decision may plan at 10.00 at 4 ms (having
+    applied the venue's states up to 5 ms, its orders' arrival) and at 50 ms."""
     start = at("13:36:32")
     late = {"ts_recv": row(start + 50 * MS, 2, 0, 0)["ts_event"]}
     rows = [
@@ -175,10 +174,15 @@ def test_what_a_decision_may_take_is_known_only_from_the_states_received(tmp_pat
     run.run_until(np.array([start + 5 * MS]))  # a decision at 4 ms applies states to 5 ms
     seen = run.market.seen_rows(start + 4 * MS)
     assert seen.tolist() == [0]
-    assert run.market.quotes(seen)[1].tolist() == [0]
-    assert Plan(run.market, seen).quotes()[1].tolist() == [0]
-    seen = run.market.seen_rows(start + 50 * MS)
-    assert Plan(run.market, seen).quotes()[1].tolist() == [100]
+    early = run.market.quotes(seen)[1].tolist()  # what a decision sizes its market order on
+    assert Plan(run.market, seen).quotes()[1].tolist() == early  # and what its plan walks
+    return early, Plan(run.market, run.market.seen_rows(start + 50 * MS)).quotes()[1].tolist()
+
+
+def test_what_a_decision_may_take_is_known_only_from_the_states_received(tmp_path):
+    """At 4 ms the decision has seen only the first state, where it took everything: nothing to
+    plan there. At 50 ms it has seen the level go and the new shares."""
+    assert plannable_after_an_unseen_rebuild(tmp_path) == ([0], [100])
 
 
 def test_the_clean_up_buys_at_the_asks_received_and_acts_one_latency_after_the_close(tmp_path):
@@ -204,10 +208,9 @@ def test_the_clean_up_buys_at_the_asks_received_and_acts_one_latency_after_the_c
     assert HOWS[fills.how[0]] == "cleanup"
 
 
-def test_the_clean_up_buys_what_we_do_not_know_filled_at_the_close(tmp_path):
-    """Our bid for the whole order of 100 fills 0.5 ms before the close; we learn it 0.5 ms
-    after. At the close we know of no fill: the clean-up buys 100 at the 10.01 ask, and the
-    order ends 100 shares overfilled."""
+def close_after_a_fill_not_yet_known(tmp_path) -> list[tuple]:
+    """Our bid for the whole order of 100 fills 0.5 ms before the close; with 1 ms latency we
+    learn it 0.5 ms after. The fills, (ts - close, shares, price, how), once the run closes."""
     start = at("13:36:32")
     end = at("13:36:33")
     sell = {"action": "T", "side": "A", "price": 10.00, "size": 100}
@@ -221,7 +224,13 @@ def test_the_clean_up_buys_what_we_do_not_know_filled_at_the_close(tmp_path):
     run.run_until(np.array([start]))
     run.resting[0] = Resting(10.00, 100, 0.0, 0)
     run.close(end)
-    assert [(r[0] - end, r[2], r[3], HOWS[r[5]]) for r in run.records] == [
+    return [(r[0] - end, r[2], r[3], HOWS[r[5]]) for r in run.records]
+
+
+def test_the_clean_up_buys_what_we_do_not_know_filled_at_the_close(tmp_path):
+    """At the close we know of no fill: the clean-up buys 100 at the 10.01 ask, and the order
+    ends 100 shares overfilled."""
+    assert close_after_a_fill_not_yet_known(tmp_path) == [
         (-MS // 2, 100, 10.00, "queue"),
         (MS, 100, 10.01, "cleanup"),
     ]
