@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from router.cont_kukanov import PlacementSettings
+from router.cont_kukanov import MIN_TAU_S, PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
 from router.latency import DEFAULT_LATENCY_MS, VenueLatency
 from router.marketdata import MAX_DEPTH, parse_time_of_day
@@ -405,6 +405,14 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
     if "queue_power" in router_raw and router.queue_model != "prob_power":
         raise fail("router.queue_power", "applies to queue_model prob_power only")
     grid_raw = dict(raw.get("grid", {}))
+    short = [v for v in grid_raw.get("tau_s", []) if v < MIN_TAU_S]
+    if router.tau_s < MIN_TAU_S or short:
+        key, value = ("grid.tau_s", short[0]) if short else ("router.tau_s", router.tau_s)
+        raise fail(
+            key,
+            f"{value} s is shorter than {MIN_TAU_S} s (1 ms), the shortest horizon the replay "
+            f"steps by; give {'horizons' if short else 'a horizon'} of at least {MIN_TAU_S} s",
+        )
     if "tau_s" in grid_raw:
         if router.model == "static":
             raise fail(

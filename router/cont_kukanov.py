@@ -8,7 +8,9 @@ Every ``tau_s`` seconds from the window's start until it closes, once the outflo
    (:mod:`router.placement`) with the causal outflow samples (:mod:`router.outflow`);
 3. buys M at once from the displayed asks, cheapest ask + fee first (ties: lower publisher id),
    never more than is displayed, as the static router would;
-4. posts L_k at venue k's best bid, behind the displayed bid size.
+4. posts L_k at venue k's best bid, behind the displayed bid size; where the venue's displayed
+   ask has fallen to that price by the time the order arrives, the order takes it first (the
+   taker fee), and only the rest rests.
 
 A resting bid at price p on venue k fills, at p less the venue's rebate and with no taker fee,
 only from that venue's seller-initiated prints (side ``A``; ``N`` too with
@@ -16,20 +18,25 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
 (:mod:`router.passive`):
 - a print at p takes the front of the queue: its shares beyond those still ahead of us fill us;
   cancellations at p move us forward as the queue model says;
-- a print below p means the level p was swept: everything at p went first, ours included, so
-  the print's shares fill us (the shares at p already printed at p);
+- a print below p, with the state showing p gone or nothing ahead of us, means the level p was
+  swept: everything at p went first, ours included, so the print's shares fill us (the shares
+  at p already printed at p); while the state still shows shares at p, the print takes the
+  queue ahead of us first;
 - with ``fills.quote_cross: true`` only, the venue's ask falling to p or below fills us from the
   displayed ask shares at prices up to p, each share once (:mod:`router.liquidity`).
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
 nothing is ahead of us any more.
-Fills stop at the order size: the router then cancels every resting order. What is still missing
-when the window closes is bought at the last displayed asks and reported as clean-up.
+When the router learns that its fills complete the order, it cancels every resting order (those
+posted with the completing take too); until each cancel lands, a resting order can still fill,
+beyond the order. At the close, what the router does not know filled is bought at the asks it
+has received, one latency later, and reported as clean-up.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -39,6 +46,10 @@ from router.passive import FillRules, Resting, passive_fills
 from router.placement import Problem, RouterParams, Schedule, optimise
 from router.queues import QueueModel, RiskAverseQueueModel
 from router.replay import HOW, Fills, Market, Plan, Timeline
+
+#: The shortest horizon, s: decisions are whole nanoseconds apart and outflow windows slide by
+#: a tenth of a horizon, so a horizon that rounds to 0 ns would never move the clock.
+MIN_TAU_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class PlacementSettings:
     fills: FillRules = field(default_factory=FillRules)
     min_samples: int = 30  # outflow windows a decision needs before it places anything
 
+    def __post_init__(self) -> None:
+        if not self.tau_s >= MIN_TAU_S:
+            raise ValueError(f"tau_s must be at least {MIN_TAU_S} s, got {self.tau_s!r}")
+
 
 @dataclass
 class DecisionStats:
@@ -59,20 +74,16 @@ class DecisionStats:
 
     decisions: int = 0
     samples: list[int] = field(default_factory=list)  # outflow windows behind each decision
-    market_ordered: int = 0  # shares sent as marketable orders at decisions
-    limit_posted: int = 0  # shares posted as limit orders, over all decisions
-    limit_filled: int = 0
+    market_ordered: int = 0  # shares decisions chose to buy at market (planned, not filled)
+    limit_posted: int = 0  # shares posted as limit orders, summed over decisions (reposts too)
+    limit_filled: int = 0  # of those, filled while resting
+    limit_taken: int = 0  # of those, taken on arrival from asks at or below their price
     fill_reasons: Counter = field(default_factory=Counter)  # passive fills by cause, in shares
 
     def __add__(self, other: DecisionStats) -> DecisionStats:
         """Two runs' statistics together (several days)."""
         return DecisionStats(
-            self.decisions + other.decisions,
-            self.samples + other.samples,
-            self.market_ordered + other.market_ordered,
-            self.limit_posted + other.limit_posted,
-            self.limit_filled + other.limit_filled,
-            self.fill_reasons + other.fill_reasons,
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
 
     def as_dict(self) -> dict:
@@ -84,6 +95,7 @@ class DecisionStats:
             "market_ordered": self.market_ordered,
             "limit_posted": posted,
             "limit_filled": self.limit_filled,
+            "limit_taken": self.limit_taken,
             "limit_fill_rate": self.limit_filled / posted if posted else None,
             "passive_fills_by_cause": dict(sorted(self.fill_reasons.items())),
         }
@@ -106,6 +118,7 @@ class _Run:
         self.records: list[tuple] = []
         self.answers: list[tuple[int, int]] = []  # (when we learn of a fill, its shares)
         self.filled = 0  # every share filled, known to us or not yet
+        self.complete_at: int | None = None  # when we learn the order is complete (local)
         self.stats = DecisionStats()
 
     def known(self, now: int) -> int:
@@ -122,20 +135,35 @@ class _Run:
         fee: float,
         how: str,
         print_index: int = -1,
+        level: float | None = None,
     ) -> None:
-        """Record a fill at exchange time ``ts``; we learn of it one latency later. When it
-        completes the order, every resting order is cancelled then (and still fills until the
-        cancel lands)."""
+        """Record a fill at exchange time ``ts``, justified by a print or by the displayed ask
+        ``level`` (by default the fill's price); we learn of it one latency later. Once the
+        fills complete the order, every resting order is cancelled when we learn it (and still
+        fills until the cancel lands)."""
+        level_price = math.nan if print_index >= 0 else price if level is None else level
+        publisher = int(self.t.publishers[venue])
         self.records.append(
-            (ts, int(self.t.publishers[venue]), shares, price, fee, HOW[how], row, print_index)
+            (ts, publisher, shares, price, fee, HOW[how], row, print_index, level_price)
         )
-        latency = int(self.t.latency_ns[venue])
-        self.answers.append((ts + latency, shares))
-        done_before = self.filled >= self.order_size
+        self.answers.append((ts + int(self.t.latency_ns[venue]), shares))
         self.filled += shares
-        if not done_before and self.filled >= self.order_size:
+        if self.filled >= self.order_size:
+            self.complete_at = self._learnt_complete()
             for other, order in self.resting.items():
-                order.expires = min(order.expires, ts + latency + int(self.t.latency_ns[other]))
+                self._cancel_when_complete(other, order)
+
+    def _learnt_complete(self) -> int:
+        """The local time at which the fills we have learnt of first reach the order size (the
+        fills, all of them, reach it)."""
+        when, shares = np.array(sorted(self.answers), dtype=np.int64).T
+        return int(when[np.searchsorted(np.cumsum(shares), self.order_size)])
+
+    def _cancel_when_complete(self, venue: int, order: Resting) -> None:
+        """Once we know the order complete, the cancel we send then lands one latency later."""
+        if self.complete_at is not None:
+            cancel = self.complete_at + int(self.t.latency_ns[venue])
+            order.expires = min(order.expires, cancel)
 
     def run_until(self, horizon: np.ndarray) -> None:
         """Apply each venue's states up to its exchange-time ``horizon[venue]``, all venues'
@@ -159,42 +187,71 @@ class _Run:
             for price, shares in self.market.levels(venue):
                 if price > order.price or order.left <= 0:
                     break
-                done = self._passive(row, venue, order, "quote_cross", shares)
+                done = self._passive(row, venue, order, "quote_cross", shares, level=price)
                 self.market.take(venue, price, done)
 
     def _passive(
-        self, row: int, venue: int, order: Resting, cause: str, shares: int, index: int = -1
+        self,
+        row: int,
+        venue: int,
+        order: Resting,
+        cause: str,
+        shares: int,
+        index: int = -1,
+        level: float | None = None,
     ) -> int:
-        """Fill our resting order with up to ``shares`` (never more than it has left); what
-        filled."""
+        """Fill our resting order with up to ``shares`` (never more than it has left), from the
+        print ``index`` or the displayed ask ``level``; what filled."""
         shares = min(shares, order.left)
         if shares <= 0:
             return 0
         rebate = -float(self.t.rebate[venue])
-        self.fill(int(self.s.ts[row]), row, venue, shares, order.price, rebate, cause, index)
+        ts = int(self.s.ts[row])
+        self.fill(ts, row, venue, shares, order.price, rebate, cause, index, level)
         self.stats.limit_filled += shares
         self.stats.fill_reasons[cause] += shares
         order.left -= shares
         return shares
 
-    def take(self, plan: Plan, now: int, how: str, at: int | None = None) -> int:
+    def take(self, plan: Plan, now: int, how: str) -> int:
         """Send the plan's child orders at local time ``now``: each acts at its venue one
-        latency later (or at exchange time ``at``) on the book as it is then
-        (immediate-or-cancel); shares bought."""
+        latency later on the book as it is then (immediate-or-cancel); shares bought."""
         bought = 0
-        for venue, shares, limit in plan.children():
-            arrival = now + int(self.t.latency_ns[venue]) if at is None else at
+        for venue, shares, limit in plan.send():
+            arrival = now + int(self.t.latency_ns[venue])
             for price, q, row in self.market.execute(venue, shares, limit, arrival):
                 self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)
                 bought += q
         return bought
 
+    def close(self, end: int) -> None:
+        """The window closes at local time ``end``: every resting order is cancelled then (each
+        cancel lands one latency later), and what we do not know filled by then is bought at
+        the asks received by then, each child order acting one latency later on the book as
+        the data leave it. A fill we learn of only after the close is bought again: overfill."""
+        for venue, order in self.resting.items():
+            order.expires = min(order.expires, end + int(self.t.latency_ns[venue]))
+        self.run_until(end + self.t.latency_ns)
+        self.resting.clear()
+        missing = self.order_size - self.known(end)
+        if missing > 0:
+            plan = Plan(self.market, self.market.seen_rows(end))
+            plan_cheapest(plan, missing, self.t.fee)
+            self.take(plan, end, "cleanup")
+
     def post(self, venue: int, price: float, shares: int, now: int, seen_size: int) -> None:
-        """A limit buy sent at ``now``: it joins the queue at ``price`` one latency later,
-        behind what the venue displays there then. The venue's states up to its arrival are
-        applied here, so no print before it can fill it."""
+        """A limit buy sent at ``now``: one latency later it takes what the venue's displayed
+        asks (less what we took) offer at or below ``price``, as any marketable order would
+        (the taker fee, no rebate); the rest joins the queue at ``price``, behind what the
+        venue displays there then. The venue's states up to its arrival are applied here, so
+        no print before it can fill it."""
         arrival = now + int(self.t.latency_ns[venue])
-        self.market.apply_to(venue, arrival)
+        for ask, q, row in self.market.execute(venue, shares, price, arrival):
+            self.fill(arrival, row, venue, q, ask, float(self.t.fee[venue]), "take")
+            self.stats.limit_taken += q
+            shares -= q
+        if shares <= 0:
+            return
         row = int(self.market.latest[venue])
         bid = self.s.bid_px[row, 0]
         if bid == price:
@@ -204,7 +261,8 @@ class _Run:
         else:  # the bid rose past us: our level, where shown, else what we saw there
             level = np.flatnonzero(self.s.bid_px[row] == price)
             ahead = int(self.s.bid_sz[row, level[0]]) if len(level) else seen_size
-        self.resting[venue] = Resting(price, shares, float(ahead), ahead)
+        self.resting[venue] = order = Resting(price, shares, float(ahead), ahead)
+        self._cancel_when_complete(venue, order)  # posted with a take that completes the order
 
 
 def plan_cheapest(plan: Plan, shares: int, fee: np.ndarray) -> None:
@@ -244,16 +302,7 @@ def run_cont_kukanov(
             _decide(run, flow, penalties, settings, now, tau_ns, number)
             number += 1
         now += tau_ns
-    for order in run.resting.values():  # cancelled at the close
-        order.expires = min(order.expires, snap.window.end_ns)
-    run.run_until(np.full(len(timeline.publishers), snap.window.end_ns - 1))
-    run.resting.clear()
-    if run.filled < order_size:  # the close: what is still missing, at the last asks
-        run.market.advance(len(snap))
-        plan = Plan(run.market, run.market.latest)
-        plan_cheapest(plan, order_size - run.filled, timeline.fee)
-        last = int(snap.ts[-1]) if len(snap) else snap.window.end_ns
-        run.take(plan, last, "cleanup", at=last)
+    run.close(snap.window.end_ns)
     records = sorted(run.records, key=lambda record: record[0])
     return Fills.of("router", order_size, records), run.stats
 

@@ -102,6 +102,7 @@ class DataQuality:
     rows_in_window: int = 0
     duplicates_dropped: int = 0  # same ts_event, venue, sequence and content as an earlier row
     rows_out_of_sequence: int = 0  # sequence below the venue's previous row in time order: kept
+    rows_received_before_event: int = 0  # ts_recv < ts_event (clocks apart): seen at ts_event
     trade_rows: int = 0
     prints_sell_aggressor: int = 0  # side A: a seller hit the bid
     prints_buy_aggressor: int = 0  # side B: a buyer lifted the offer

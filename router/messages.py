@@ -219,7 +219,11 @@ def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
     del order
     per_row = np.add.reduceat(trade, starts, dtype=np.int64) if len(starts) else starts
     del trade, starts
+    # A state cannot reach us before it happened: a ts_recv before ts_event (the capture and
+    # exchange clocks apart) is read as ts_event, so no decision sees it early; counted.
     ts_recv = _release(messages, "ts_recv")[rows].astype(np.int64)
+    received_early = int((ts_recv < ts).sum())
+    ts_recv = np.maximum(ts_recv, ts)
     print_px = _release(messages, "price")[prints].astype(float)
     print_sz = _release(messages, "size")[prints].astype(np.int64)
     book = {}
@@ -233,6 +237,7 @@ def fold(messages: Messages, window: Window, quality: DataQuality) -> Snapshots:
         rows_in_window=count - quality.rows_in_warmup,
         duplicates_dropped=duplicates,
         rows_out_of_sequence=out_of_sequence,
+        rows_received_before_event=received_early,
         trade_rows=len(prints),
         prints_sell_aggressor=int((side == SELL_AGGRESSOR).sum()),
         prints_buy_aggressor=int((side == BUY_AGGRESSOR).sum()),

@@ -12,13 +12,37 @@ from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Timeline
 
 @dataclass(frozen=True)
 class Closing:
-    """What a share costs or fetches at the window's end, from each venue's last state: the
-    best ask plus its venue's fee (buying a share still missing) and the best bid less its
-    venue's fee (selling back a share bought too many). ``ask`` is inf and ``bid`` 0 where
-    nothing shows: a missing share cannot be bought, a surplus one cannot be sold."""
+    """What shares cost or fetch at the window's end, from each venue's last state: buying
+    missing shares walks every venue's displayed asks, cheapest ask plus its venue's fee first;
+    selling back shares bought too many walks the displayed bids, highest bid less its venue's
+    fee first. Shares beyond the displayed depth are priced at the worst level displayed (and
+    counted): the book beyond it is unknown, and a price past every level shown would be a
+    guess. With nothing displayed, a missing share cannot be bought (inf) and a surplus one
+    fetches nothing."""
 
-    ask: float
-    bid: float
+    asks: tuple[tuple[float, int], ...] = ()  # (ask + fee, shares shown), cheapest first
+    bids: tuple[tuple[float, int], ...] = ()  # (bid - fee, shares shown), best first
+
+    def buy(self, shares: int) -> tuple[float, int]:
+        """The cash buying ``shares`` costs, and how many of them lie beyond the asks shown."""
+        return _walk(self.asks, shares, math.inf)
+
+    def sell(self, shares: int) -> tuple[float, int]:
+        """The cash selling ``shares`` fetches, and how many lie beyond the bids shown."""
+        return _walk(self.bids, shares, 0.0)
+
+
+def _walk(levels: tuple[tuple[float, int], ...], shares: int, none: float) -> tuple[float, int]:
+    """Cash for ``shares`` down ``levels`` (price, size), the shares left beyond them at the
+    last level's price (at ``none`` each when no level shows); and how many were beyond."""
+    cash, left = 0.0, shares
+    for price, size in levels:
+        taken = min(left, size)
+        cash += taken * price
+        left -= taken
+    if left:
+        cash += left * (levels[-1][0] if levels else none)
+    return cash, left
 
 
 @dataclass(frozen=True)
@@ -28,9 +52,11 @@ class StrategyResult:
     Shares split by how they filled: ``taken`` by marketable orders, ``passive`` by resting
     limit orders, ``cleanup`` bought at the window's end for a passive strategy's shortfall.
     ``fees_paid`` and ``rebates_earned`` are in dollars and included in ``total_cash``.
-    ``order_cost`` prices the order as it ended: the cash, plus shares still missing bought at
-    the closing ask, less shares bought beyond the order sold back at the closing bid;
-    ``cost_per_share`` is that over the order's shares, what savings compare.
+    ``order_cost`` prices the order as it ended: the cash, plus shares still missing bought
+    up the closing asks, less shares bought beyond the order sold back down the closing bids
+    (:class:`Closing`); ``closing_shares_beyond_depth`` of those were priced beyond the
+    displayed depth, at its worst level. ``cost_per_share`` is the order cost over the order's
+    shares, what savings compare.
     """
 
     total_cash: float
@@ -45,21 +71,22 @@ class StrategyResult:
     cleanup_shares: int = 0
     fees_paid: float = 0.0
     rebates_earned: float = 0.0
+    closing_shares_beyond_depth: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def order_cost(total_cash: float, unfilled: int, overfilled: int, closing: Closing) -> float:
-    """The sweep's objective: cash, plus missing shares at the closing ask, less surplus shares
-    at the closing bid; a partial fill never looks cheap, and buying too much costs what the
-    surplus loses when sold back (spread and fee)."""
-    cost = total_cash
-    if unfilled:
-        cost += unfilled * closing.ask
-    if overfilled:
-        cost -= overfilled * closing.bid
-    return cost
+def order_cost(
+    total_cash: float, unfilled: int, overfilled: int, closing: Closing
+) -> tuple[float, int]:
+    """The sweep's objective: cash, plus missing shares bought up the closing asks, less
+    surplus shares sold down the closing bids; a partial fill never looks cheap, and buying too
+    much costs what the surplus loses when sold back (spread, fee and depth). Also the shares
+    priced beyond the displayed depth."""
+    bought, short_beyond = closing.buy(unfilled)
+    sold, surplus_beyond = closing.sell(overfilled)
+    return total_cash + bought - sold, short_beyond + surplus_beyond
 
 
 def summarize(fills: Fills, closing: Closing) -> StrategyResult:
@@ -70,7 +97,7 @@ def summarize(fills: Fills, closing: Closing) -> StrategyResult:
     charges = fills.shares * fills.fee
     unfilled = max(fills.order_size - filled, 0)
     overfilled = max(filled - fills.order_size, 0)
-    cost = order_cost(cash, unfilled, overfilled, closing)
+    cost, beyond = order_cost(cash, unfilled, overfilled, closing)
     return StrategyResult(
         total_cash=cash,
         avg_fill_px=cash / filled if filled else None,
@@ -84,6 +111,7 @@ def summarize(fills: Fills, closing: Closing) -> StrategyResult:
         cleanup_shares=int(by_kind[CLEANUP]),
         fees_paid=float(math.fsum(charges[charges > 0])),
         rebates_earned=float(math.fsum(-charges[charges < 0])),
+        closing_shares_beyond_depth=beyond,
     )
 
 
@@ -116,21 +144,24 @@ def savings_bps(baseline: StrategyResult, router: StrategyResult) -> float | Non
 
 
 def closing_prices(timeline: Timeline) -> Closing:
-    """The window's last best ask plus its venue's fee, and last best bid less its venue's fee
-    (ties: lower publisher id), from each venue's last state in the window."""
+    """Every level displayed in each venue's last state in the window: the asks plus their
+    venue's fee, cheapest first, and the bids less their venue's fee, best first (ties: lower
+    publisher id)."""
     snap = timeline.snapshots
     last_rows = np.full(len(timeline.publishers), -1)
     np.maximum.at(last_rows, timeline.venue_index, np.arange(len(snap)))
-    last_rows = last_rows[last_rows >= 0]
-    asks = last_rows[snap.ask_sz[last_rows, 0] > 0]
-    bids = last_rows[snap.bid_sz[last_rows, 0] > 0]
-    ask, bid = math.inf, 0.0
-    if len(asks):
-        venue = timeline.venue_index[asks]
-        best = int(np.lexsort((timeline.publishers[venue], snap.ask_px[asks, 0]))[0])
-        ask = float(snap.ask_px[asks[best], 0] + timeline.fee[venue[best]])
-    if len(bids):
-        venue = timeline.venue_index[bids]
-        best = int(np.lexsort((timeline.publishers[venue], -snap.bid_px[bids, 0]))[0])
-        bid = float(snap.bid_px[bids[best], 0] - timeline.fee[venue[best]])
-    return Closing(ask, bid)
+    asks, bids = [], []
+    for venue, row in enumerate(last_rows):
+        if row < 0:
+            continue
+        publisher, fee = int(timeline.publishers[venue]), float(timeline.fee[venue])
+        for px, sz in zip(snap.ask_px[row], snap.ask_sz[row], strict=True):
+            if sz > 0:
+                asks.append((float(px) + fee, publisher, int(sz)))
+        for px, sz in zip(snap.bid_px[row], snap.bid_sz[row], strict=True):
+            if sz > 0:
+                bids.append((-(float(px) - fee), publisher, int(sz)))
+    return Closing(
+        asks=tuple((price, size) for price, _, size in sorted(asks)),
+        bids=tuple((-price, size) for price, _, size in sorted(bids)),
+    )

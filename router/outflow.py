@@ -4,13 +4,16 @@ The Cont & Kukanov placement fills a limit order of L_k shares behind a queue of
 min(L_k, (xi_k - Q_k)+). The simulator fills a resting bid only from the venue's
 seller-initiated prints at or below its price (:mod:`router.passive`), so xi_k is measured the
 same way: over a past window [a, a + tau], the seller-initiated volume printed on venue k at or
-below the best bid that venue showed at a. Cancellations and pulled levels do not count: the
-risk-averse queue model never credits them, and for the probabilistic model leaving them out
-makes the optimiser, if anything, too pessimistic about passive fills.
+below the best bid that venue showed at a, all in local time: a state or a print counts from
+when it was received (its ``ts_recv``, once every earlier state of its venue arrived too), as
+the router could have known it, not from when it happened at the exchange. Cancellations and
+pulled levels do not count: the risk-averse queue model never credits them, and for the
+probabilistic model leaving them out makes the optimiser, if anything, too pessimistic about
+passive fills.
 
 At a decision instant t the samples are the windows ending at t, t - tau/10, t - 2 tau/10, ...
 that start inside the loaded data (the warmup before the trading window included): only states
-and prints at or before t are read, so a decision never sees the future.
+and prints received by t are read, so a decision never sees the future.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ SLIDE = 10
 
 @dataclass(frozen=True, eq=False)
 class _Venue:
-    """One venue's best bid over time and its seller-initiated prints, in time order."""
+    """One venue's best bid over time and its seller-initiated prints, in the order received;
+    times are when we received them."""
 
     state_ts: np.ndarray
     bid: np.ndarray
@@ -53,13 +57,16 @@ class SellerFlow:
         sides = [SELL_AGGRESSOR] + ([UNKNOWN_SIDE] if rules.unsigned_trades == "both" else [])
         selling = np.isin(snap.print_side, sides)
         venues = []
+        seen = np.zeros(len(snap), dtype=np.int64)  # per row, when we had received it
+        for rows, received in zip(timeline.venue_rows, timeline.venue_seen, strict=True):
+            seen[rows] = received
         for venue, rows in enumerate(timeline.venue_rows):
             mine = selling & (timeline.venue_index[owner] == venue)
             venues.append(
                 _Venue(
-                    state_ts=snap.ts[rows],
+                    state_ts=seen[rows],
                     bid=np.where(snap.bid_sz[rows, 0] > 0, snap.bid_px[rows, 0], np.nan),
-                    print_ts=snap.ts[owner[mine]],
+                    print_ts=seen[owner[mine]],
                     print_px=snap.print_px[mine],
                     print_sz=snap.print_sz[mine].astype(float),
                 )
@@ -82,7 +89,7 @@ class SellerFlow:
 
 
 def _window_volume(venue: _Venue, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Seller volume printed in (start, end] at or below the bid shown at start, per window."""
+    """Seller volume received in (start, end] at or below the bid seen at start, per window."""
     state = np.searchsorted(venue.state_ts, starts, side="right") - 1  # the state in force
     bid = np.where(state >= 0, venue.bid[np.maximum(state, 0)], np.nan)
     first = np.searchsorted(venue.print_ts, starts, side="right")

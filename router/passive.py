@@ -6,13 +6,18 @@ never reaches a bid. Each traded share fills at most one share of ours:
 
 - a print at p takes the front of the queue at p: its shares beyond those still ahead of us
   fill us, and the shares ahead shrink by the print;
-- a print below p means the level p was swept: everything resting at p, ours included, traded
+- a print below p means the level p was swept, if the state it comes with shows p gone (its
+  bid below p) or nothing was ahead of us: everything resting at p, ours included, traded
   before the lower level (the data's prints at p are the shares at p without us), so the
-  print's shares fill us, and nothing is ahead of us any more.
+  print's shares fill us, and nothing is ahead of us any more;
+- a print below p while the state still shows shares at p (a trade-through, or messages folded
+  into one state) is no evidence that the queue ahead of us went: its shares take the front of
+  the queue first, as a print at p would.
 
 Example: 200 shares ahead of us at 10.00. A sell print of 300 at 10.00 fills us 100. A buy
 print of 300 at 10.00 fills nothing. A sell print of 50 at 9.99 (after prints at 10.00 that
-emptied the level) fills us 50.
+emptied the level) fills us 50; the same print with the state still showing 200 at 10.00 fills
+us nothing and leaves 150 ahead.
 
 Prints whose side is unknown (``N``) fill nothing unless ``unsigned_trades`` is ``both``, which
 counts them as seller-initiated (optimistic: half of them, on average, were buyers).
@@ -65,6 +70,8 @@ def passive_fills(
     prints). The caller caps the fills at what the order still wants."""
     fills: list[tuple[str, int, int]] = []
     at_price = 0  # seller-initiated shares printed at our price: they left the displayed queue
+    bid = snapshots.bid_px[row, 0]
+    level_gone = not bid >= order.price  # the bid below our price, or no bid at all
     for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
         side, price = snapshots.print_side[i], snapshots.print_px[i]
         seller = side == SELL_AGGRESSOR or (
@@ -73,18 +80,19 @@ def passive_fills(
         if not seller or price > order.price:
             continue
         shares = int(snapshots.print_sz[i])
-        if price == order.price:
-            fills.append(("queue", max(int(shares - order.ahead), 0), i))
-            order.ahead = max(order.ahead - shares, 0.0)
-            at_price += shares
-        else:
+        if price < order.price and (level_gone or order.ahead == 0):  # our level swept
             fills.append(("swept", shares, i))
             order.ahead = 0.0
-    bid = snapshots.bid_px[row, 0]
+            continue
+        # At our price, or below it while our level still shows: the queue ahead goes first.
+        fills.append(("queue", max(int(shares - order.ahead), 0), i))
+        order.ahead = max(order.ahead - shares, 0.0)
+        if price == order.price:
+            at_price += shares
     if bid == order.price:
         before = max(order.shown - at_price, 0)
         order.shown = int(snapshots.bid_sz[row, 0])
         order.ahead = queue.cancelled(order.ahead, before, order.shown)
-    elif not bid >= order.price:  # the bid is below our price or empty: our level is gone
+    elif level_gone:
         order.ahead, order.shown = 0.0, 0
     return [fill for fill in fills if fill[1] > 0]

@@ -7,6 +7,10 @@ Semantics (the README states them for users):
 - Each strategy runs in its own simulation, with its own :class:`~router.liquidity.Liquidity`:
   a displayed ask share it took is never sold to it again, and a level it emptied does not come
   back until the data show that level gone and rebuilt.
+- What a strategy plans to take comes from a second view, built from the states it has
+  received only: the shares it sent orders for are counted taken there until a state it has
+  received shows the level gone (or fewer shares). So no plan reads a state after it was
+  received, even where the venue's book has been applied further for orders in flight.
 - A strategy is a cumulative target per instant (non-decreasing, ending at the order size) and a
   taker that buys toward it at this instant, walking the displayed levels (cheapest first) as a
   marketable order would. Each fill costs ``shares * (level price + fee)``.
@@ -79,8 +83,8 @@ class Timeline:
 
 class Market:
     """One strategy's view of every venue: each venue's state as of the time its cursor has
-    reached (exchange time), less the liquidity the strategy took; and what it had seen by a
-    given local time (``ts_recv``)."""
+    reached (exchange time), less the liquidity the strategy took; and, for planning, what it
+    had received by a given local time (``ts_recv``), less what it sent orders to take."""
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
@@ -90,6 +94,8 @@ class Market:
         self.latest = np.full(venues, -1, dtype=np.int64)  # row of each venue's state, -1: none yet
         self.cursor = np.zeros(venues, dtype=np.int64)  # next of the venue's rows to apply
         self.asks = Liquidity(venues, ASK)
+        self.seen_cursor = np.zeros(venues, dtype=np.int64)  # next of the venue's rows to see
+        self.planned = Liquidity(venues, ASK)  # what we sent to take, as the states seen show it
 
     def _apply(self, venue: int, stop: int) -> None:
         """Apply the venue's rows up to (not including) its ``stop``-th; if something it took
@@ -112,40 +118,46 @@ class Market:
         rows = self.timeline.venue_rows[venue]
         self._apply(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
 
-    def advance(self, end_row: int) -> None:
-        """Apply every row before ``end_row`` (rows are in exchange-time order)."""
-        for venue, rows in enumerate(self.timeline.venue_rows):
-            self._apply(venue, int(np.searchsorted(rows, end_row)))
-
     def seen_rows(self, ts: int) -> np.ndarray:
-        """Per venue, the latest state received by local time ``ts`` (-1: none yet); what we
-        took is brought up to date with every state seen (never with one not yet received)."""
+        """Per venue, the latest state received by local time ``ts`` (-1: none yet); the
+        planning view is brought up to date with every state received (never with one not yet
+        received), whatever the venue's exchange-time state."""
         out = np.full(len(self.latest), -1, dtype=np.int64)
         for venue, (rows, seen) in enumerate(
             zip(self.timeline.venue_rows, self.timeline.venue_seen, strict=True)
         ):
             count = int(np.searchsorted(seen, ts, side="right"))
+            if self.planned.consumed(venue):
+                for row in rows[self.seen_cursor[venue] : count]:
+                    self.planned.observe(venue, self.ask_px[row], self.ask_sz[row])
+            self.seen_cursor[venue] = max(self.seen_cursor[venue], count)
             if count:
                 out[venue] = rows[count - 1]
-                self._apply(venue, count)
         return out
 
     def levels(self, venue: int, row: int | None = None) -> list[tuple[float, int]]:
         """The venue's ask levels we may still take in a state (its latest by default),
-        (price, shares), best first."""
+        (price, shares), best first: the exchange's view, for orders acting there."""
         row = self.latest[venue] if row is None else row
         if row < 0:
             return []
         return self.asks.levels(venue, self.ask_px[row], self.ask_sz[row])
 
-    def quotes(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(best ask we may take, its shares) per venue in the given states (the latest by
-        default); NaN and 0 where nothing shows."""
-        rows = self.latest if rows is None else rows
+    def planning_levels(self, venue: int, row: int) -> list[tuple[float, int]]:
+        """The ask levels of a state received (-1: none), less what we sent orders to take as
+        far as the states received show: what a plan may count on, (price, shares), best
+        first."""
+        if row < 0:
+            return []
+        return self.planned.levels(venue, self.ask_px[row], self.ask_sz[row])
+
+    def quotes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(best ask a plan may count on, its shares) per venue in the given states received;
+        NaN and 0 where nothing shows."""
         ask = np.full(len(rows), np.nan)
         size = np.zeros(len(rows), dtype=np.int64)
         for venue, row in enumerate(rows):
-            levels = self.levels(venue, int(row))
+            levels = self.planning_levels(venue, int(row))
             if levels:
                 ask[venue], size[venue] = levels[0]
         return ask, size
@@ -175,7 +187,8 @@ class Plan:
     one displayed share is planned once; then one child order per venue."""
 
     def __init__(self, market: Market, rows: np.ndarray) -> None:
-        self.levels = [[list(level) for level in market.levels(v, int(r))] for v, r in
+        self.market = market
+        self.levels = [[list(level) for level in market.planning_levels(v, int(r))] for v, r in
                        enumerate(rows)]  # fmt: skip
         self.buys: list[tuple[int, int, float]] = []
 
@@ -193,10 +206,12 @@ class Plan:
         if level[1] <= 0:
             del self.levels[venue][0]
 
-    def children(self) -> list[tuple[int, int, float]]:
-        """One immediate-or-cancel order per venue: (venue, shares, limit price)."""
+    def send(self) -> list[tuple[int, int, float]]:
+        """One immediate-or-cancel order per venue, (venue, shares, limit price), to send now;
+        the levels planned count as taken in the planning view from now on."""
         orders: dict[int, list] = {}
         for venue, shares, price in self.buys:
+            self.market.planned.take(venue, price, shares)
             order = orders.setdefault(venue, [0, price])
             order[0] += shares
             order[1] = max(order[1], price)
@@ -208,9 +223,9 @@ Taker = Callable[[Plan, int], None]
 
 
 #: How a fill happened (``Fills.how``): a marketable order took a displayed level; a resting
-#: order filled from a print at its price past the queue, from a print below it (the level was
-#: swept), or from an ask crossing it; or the clean-up at the window's end bought what a passive
-#: strategy had not filled.
+#: order filled from a print past the queue ahead of it (at its price, or below it while its
+#: level still shows), from a print below it (the level was swept), or from an ask crossing
+#: it; or the clean-up at the window's end bought what a passive strategy had not filled.
 HOWS = ("take", "queue", "swept", "quote_cross", "cleanup")
 HOW = {name: code for code, name in enumerate(HOWS)}
 #: What a fill did to the book (``Fills.liquidity``): took liquidity, rested, or cleaned up.
@@ -223,8 +238,9 @@ class Fills:
     """Every fill of one strategy's run, in time order; prices exclude fees.
 
     Each fill names what justified it: ``row`` is the snapshot row (the venue state whose level
-    was taken or crossed, or whose print filled a resting order) and ``print_index`` the print,
-    -1 when a displayed level did.
+    was taken or crossed, or whose print filled a resting order), ``print_index`` the print (-1
+    when a displayed level did) and ``level_price`` that displayed ask level (NaN for a print):
+    the fill's own price for a take, the ask at or below a resting bid for a quote-cross fill.
     """
 
     name: str
@@ -237,12 +253,14 @@ class Fills:
     how: np.ndarray  # index into HOWS
     row: np.ndarray
     print_index: np.ndarray
+    level_price: np.ndarray
 
-    _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64)
+    _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64, float)
 
     @classmethod
     def of(cls, name: str, order_size: int, records: list[tuple]) -> Fills:
-        """From (ts, publisher_id, shares, price, fee, how, row, print_index) tuples."""
+        """From (ts, publisher_id, shares, price, fee, how, row, print_index, level_price)
+        tuples."""
         columns = list(zip(*records, strict=True)) if records else [[]] * len(cls._COLUMNS)
         arrays = (np.array(c, dtype=d) for c, d in zip(columns, cls._COLUMNS, strict=True))
         return cls(name, order_size, *arrays)
@@ -293,13 +311,13 @@ def replay(
         if shortfall > 0:
             plan = Plan(market, market.seen_rows(t))
             taker(plan, shortfall)
-            for venue, shares, limit in plan.children():
+            for venue, shares, limit in plan.send():
                 arrival = t + int(timeline.latency_ns[venue])
                 filled = 0
                 for price, q, row in market.execute(venue, shares, limit, arrival):
                     records.append(
                         (arrival, int(timeline.publishers[venue]), q, price,
-                         float(timeline.fee[venue]), HOW["take"], row, -1)
+                         float(timeline.fee[venue]), HOW["take"], row, -1, price)
                     )  # fmt: skip
                     filled += q
                 pending.append((arrival + int(timeline.latency_ns[venue]), shares, filled))

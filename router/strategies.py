@@ -5,7 +5,9 @@
   the levels left, until short of a lot.
 - best_ask: a marketable order for everything it can: the lowest ask across venues first.
 - twap: 60-second buckets from the window start, cumulative target floor(order*(b+1)/n).
-- vwap: cumulative target floor(order * V(t) / V_total) from the window's trade volume.
+- vwap: cumulative target floor(order * V(t) / V_total) from the window's trade volume: a
+  hindsight benchmark, since V_total is known only once the window has closed (the report
+  labels it so).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def twap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
 
 def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
     """Volume traded in the window and received by each decision time, as a share of the
-    window's total."""
+    window's total: the hindsight VWAP schedule (the total is known only at the close)."""
     snap = timeline.snapshots
     rows = np.concatenate([*timeline.venue_rows, np.zeros(0, dtype=np.int64)])
     seen = np.concatenate([*timeline.venue_seen, np.zeros(0, dtype=np.int64)])

@@ -24,8 +24,8 @@ from router.metrics import combine
 
 @dataclass(frozen=True, eq=False)
 class Day:
-    """One trading day: its snapshots and what a share missing or too many at its end is
-    worth (the window's last best ask plus fee, last best bid less fee)."""
+    """One trading day: its snapshots and what shares missing or too many at its end are
+    worth (up the asks and down the bids displayed in each venue's last state, fees included)."""
 
     snapshots: Snapshots
     closing: Closing

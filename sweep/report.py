@@ -20,6 +20,12 @@ from router.replay import HOWS
 from sweep.backtest import Day, SweepData, replay_router
 
 BASELINES = ("best_ask", "twap", "vwap")
+#: Beside the vwap figures: its schedule is not one a trader could have followed.
+VWAP_NOTE = (
+    "hindsight benchmark: its schedule follows the volume traded so far as a share of the "
+    "whole window's volume, which is known only once the window has closed (prices are never "
+    "looked ahead)"
+)
 
 
 def _number(value: float | None) -> float | None:
@@ -59,7 +65,8 @@ def _figures(results: dict[str, StrategyResult]) -> dict:
     router = results["router"]
     return {
         "optimized": router.as_dict(),
-        "baselines": {name: results[name].as_dict() for name in BASELINES},
+        "baselines": {name: results[name].as_dict() for name in BASELINES}
+        | {"vwap_note": VWAP_NOTE},
         "savings_vs_baselines_bps": {
             name: savings_bps(results[name], router) for name in BASELINES
         },
@@ -186,7 +193,8 @@ FILLS_COLUMNS = (
 
 def fill_rows(day: DayRun):
     """One dict per child fill of every strategy on one day, with what justified it: the print
-    (price, shares, aggressor side) or the displayed ask level (price, shares shown)."""
+    (price, shares, aggressor side) or the displayed ask level (price, shares shown): the level
+    taken, or the ask that crossed a resting bid."""
     snap = day.snapshots
     for name, fills in day.runs.items():
         for i in range(len(fills.ts)):
@@ -212,9 +220,10 @@ def fill_rows(day: DayRun):
                     "print_side": SIDES[int(snap.print_side[index])],
                 }
             else:
-                level = np.flatnonzero(snap.ask_px[row] == price)
+                level_price = float(fills.level_price[i])
+                level = np.flatnonzero(snap.ask_px[row] == level_price)
                 record |= {
-                    "level_price": float(price),
+                    "level_price": level_price,
                     "level_shown": int(snap.ask_sz[row, level[0]]) if len(level) else 0,
                 }
             yield record

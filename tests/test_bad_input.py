@@ -95,6 +95,19 @@ def test_within_an_instant_sequence_decides_and_disorder_across_instants_is_coun
     assert snap.quality.rows_out_of_sequence == 1 and snap.quality.messages_folded == 1
 
 
+def test_a_state_received_before_it_happened_counts_as_received_when_it_happened(tmp_path):
+    """A capture clock behind the exchange's: ts_recv 3 ms before ts_event. The state cannot
+    have been seen before it existed: it is seen at its ts_event, and counted."""
+    from tests.mbp import at, row, write
+
+    t, ms = at("13:40:00"), 1_000_000
+    early = row(t + 10 * ms, 2, 10.01, 100)
+    early["ts_recv"] = row(t + 7 * ms, 2, 0, 0)["ts_event"]
+    snap = load_mbp(write(tmp_path / "recv.csv", [row(t, 2, 10.02, 300), early]))
+    assert snap.ts_recv.tolist() == [t, t + 10 * ms]
+    assert snap.quality.rows_received_before_event == 1
+
+
 @pytest.mark.parametrize("which", ["every row", "trade rows"])
 def test_duplicated_rows_are_dropped_and_counted(tmp_path, day_csv, which):
     lines = lines_of(day_csv)

@@ -155,6 +155,14 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
             r"grid.tau_s.0: 0 is less than or equal to the minimum",
         ),
         (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: 1.0e-10}\n",
+            r"router.tau_s: 1e-10 s is shorter than 0.001 s .*give a horizon of at least 0.001",
+        ),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov}\ngrid: {tau_s: [5, 0.0001]}\n",
+            r"grid.tau_s: 0.0001 s is shorter than 0.001 s .*give horizons of at least 0.001",
+        ),
+        (
             "data: {path: d.csv}\ngrid: {lambda_over: [0.1, 0.1]}\n",
             r"grid.lambda_over: \[0.1, 0.1\] repeats a value; list each value once",
         ),

@@ -3,7 +3,9 @@ default day's sweep telling grid points apart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
-from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
+from router.cont_kukanov import DecisionStats, PlacementSettings, _Run, run_cont_kukanov
 from router.outflow import SellerFlow
 from router.passive import FillRules, Resting
 from router.placement import RouterParams
@@ -100,6 +102,18 @@ def test_a_sweep_below_our_price_fills_us_from_the_shares_below(tmp_path):
     assert sum(fills) == 80 and run.stats.fill_reasons == {"swept": 80}
 
 
+def test_a_print_below_our_price_with_our_level_still_shown_goes_through_the_queue(tmp_path):
+    # 200 ahead of us at 10.00; a seller prints 250 at 9.99, yet the state still shows 200 at
+    # 10.00: the level was not swept, so the print first takes the 200 ahead, then 50 of ours.
+    events = [state(1, bid_size=200, trade_px=9.99, traded=250)]
+    fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
+    assert fills == [50] and run.stats.fill_reasons == {"queue": 50}
+    # A print of 150 below: all of it went to the queue ahead; 50 are still ahead of us.
+    events = [state(1, bid_size=200, trade_px=9.99, traded=150)]
+    fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
+    assert fills == [0] and run.resting[0].ahead == 50
+
+
 def test_unsigned_prints_fill_only_when_asked(tmp_path):
     events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=400, side="N")]
     assert replay_resting(tmp_path, events)[0] == [0]
@@ -166,6 +180,22 @@ def test_the_outflow_counts_only_what_would_fill_a_bid(tmp_path):
     assert both.samples(start + 5 * second, 5 * second)[0, 0] == 130  # no N prints here
 
 
+def test_the_outflow_counts_a_print_from_when_it_was_received(tmp_path):
+    """A seller prints 100 at the 10.00 bid at 5 ms; it reaches us at 50 ms. A decision at
+    10 ms cannot know of it; one at 55 ms, over (45 ms, 55 ms], can."""
+    ms = 1_000_000
+    start = at("13:36:32")
+    late = row(start + 5 * ms, 2, 10.01, 500, bid=10.00) | {
+        "action": "T", "side": "A", "price": 10.00, "size": 100,
+        "ts_recv": row(start + 50 * ms, 2, 0, 0)["ts_event"],
+    }  # fmt: skip
+    rows = [row(start, 2, 10.01, 500, bid=10.00), late]
+    snap = load_mbp(write(tmp_path / "o.csv", rows), "13:36:32", "13:37:00")
+    flow = SellerFlow.of(Timeline.of(snap, FEES))
+    assert flow.samples(start + 10 * ms, 10 * ms).tolist() == [[0.0]]
+    assert flow.samples(start + 55 * ms, 10 * ms)[0].tolist() == [100.0]
+
+
 def test_no_decision_before_min_samples_windows(tmp_path):
     events = [state(t, bid_size=100, trade_px=10.00, traded=10) for t in range(1, 40)]
     snap = load_mbp(
@@ -210,6 +240,13 @@ def test_never_more_than_the_order_and_a_shortfall_is_cleaned_up(tmp_path):
     assert fills.shares[fills.liquidity == CLEANUP].sum() == 300 - stats.market_ordered
 
 
+def test_a_horizon_shorter_than_a_millisecond_is_refused():
+    """1e-10 s rounds to a 0 ns step: the decision clock would never move."""
+    with pytest.raises(ValueError, match=r"tau_s must be at least 0.001 s, got 1e-10"):
+        PlacementSettings(tau_s=1e-10)
+    assert PlacementSettings(tau_s=0.001).tau_s == 0.001
+
+
 def test_the_default_day_sweep_tells_grid_points_apart():
     config, snap = default_day()
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
@@ -245,3 +282,11 @@ def test_a_tau_s_point_on_static_data_is_an_error():
     static = SweepData.build(snap, config.venues, 5000, 100)  # no placement: the static router
     with pytest.raises(ValueError, match="tau_s applies to the Cont & Kukanov router"):
         replay_router(GridPoint(RouterParams(0.01, 0.01, 0.0), 5.0), static.days[0], static)
+
+
+def test_the_readme_defines_exactly_the_decision_statistics():
+    """README's list under "Decision statistics" has one item per key of router.decisions."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("Decision statistics in the report (`router.decisions`)", 1)[1]
+    items = re.findall(r"^  - `(\w+)`", section.split("\n\n", 1)[0], flags=re.MULTILINE)
+    assert items == list(DecisionStats().as_dict())

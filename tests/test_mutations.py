@@ -12,9 +12,15 @@ import router.liquidity
 import router.passive
 import tests.test_cont_kukanov
 from router.marketdata import BUY_AGGRESSOR
+from router.replay import Market
 from tests.mbp import at, row
 from tests.test_cont_kukanov import replay_resting, state
-from tests.test_latency import best_ask_fills
+from tests.test_latency import (
+    MS,
+    best_ask_fills,
+    close_after_a_fill_not_yet_known,
+    plannable_after_an_unseen_rebuild,
+)
 from tests.test_liquidity import best_ask
 
 
@@ -73,3 +79,17 @@ def test_orders_act_at_their_arrival(tmp_path, latency_ms):
     with_latency = best_ask_fills(tmp_path, rows, 100, latency_ms=latency_ms)
     assert with_latency == [(start + 400_000_000, 2, 100, 10.05)]
     assert best_ask_fills(tmp_path, rows, 100) != with_latency  # latency broken: another answer
+
+
+def test_plans_read_only_the_states_received(tmp_path, monkeypatch):
+    assert plannable_after_an_unseen_rebuild(tmp_path)[0] == [0]
+    monkeypatch.setattr(  # plans read the book as applied to the orders' arrival
+        Market, "planning_levels", lambda market, venue, row: market.levels(venue, row)
+    )
+    assert plannable_after_an_unseen_rebuild(tmp_path)[0] == [100]
+
+
+def test_the_close_counts_only_the_fills_known(tmp_path, monkeypatch):
+    assert close_after_a_fill_not_yet_known(tmp_path)[1:] == [(MS, 100, 10.01, "cleanup")]
+    monkeypatch.setattr(router.cont_kukanov._Run, "known", lambda run, now: run.filled)
+    assert close_after_a_fill_not_yet_known(tmp_path)[1:] == []  # a fill it could not know

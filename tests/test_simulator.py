@@ -20,7 +20,7 @@ from tests.mbp import at, row, write
 
 FEES = VenueFees(default=FeeRate(0.003, 0.002), by_publisher={2: FeeRate(0.001, 0.002)})
 PARAMS = RouterParams(0.4, 0.6, 0.3)
-NO_CLOSE = Closing(ask=float("inf"), bid=0.0)  # for runs that fill exactly: never used
+NO_CLOSE = Closing()  # for runs that fill exactly: never used
 
 
 @pytest.fixture
@@ -88,22 +88,40 @@ def test_shortfall_is_reported_and_priced(tmp_path):
     snap = load_mbp(write(tmp_path / "thin.csv", rows), "13:36:32", "13:36:40")
     runs = simulate_all(snap, FEES, 1000, 100, PARAMS)
     closing = closing_prices(Timeline.of(snap, FEES))
-    # Venue 1's last ask (10.00) plus its fee; the best last bid (venue 2's 10.00) less its fee.
-    assert closing == Closing(ask=pytest.approx(10.003), bid=pytest.approx(9.999))
     router, best = summarize(runs["router"], closing), summarize(runs["best_ask"], closing)
     # The router buys whole steps only: 200 of venue 1's 250, nothing of venue 2's 50.
     assert (router.filled_shares, router.unfilled_shares) == (200, 800)
     assert (best.filled_shares, best.unfilled_shares) == (300, 700)
-    assert router.order_cost == pytest.approx(200 * 10.003 + 800 * 10.003)
-    assert router.cost_per_share == pytest.approx(10.003)
+    # Its 800 missing shares walk the last displayed asks, ask plus fee: venue 1's 250 at
+    # 10.00 + 0.003, venue 2's 50 at 10.01 + 0.001; the other 500 lie beyond the displayed
+    # depth, priced at the worst displayed ask (10.011) and counted.
+    cost = 200 * 10.003 + 250 * 10.003 + 50 * 10.011 + 500 * 10.011
+    assert router.order_cost == pytest.approx(cost)
+    assert router.cost_per_share == pytest.approx(cost / 1000)
+    assert router.closing_shares_beyond_depth == 500 and best.closing_shares_beyond_depth == 400
+    assert [(round(p, 6), q) for p, q in closing.asks] == [(10.003, 250), (10.011, 50)]
+    # The bids, bid less fee: venue 2's 10.00 - 0.001 first, then venue 1's 9.99 - 0.003.
+    assert [(round(p, 6), q) for p, q in closing.bids] == [(9.999, 100), (9.987, 100)]
+
+
+def test_a_surplus_is_sold_back_down_the_displayed_bids():
+    from router import Fills
+    from router.replay import HOW
+
+    fills = Fills.of("router", 100, [(1, 2, 400, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
+    closing = Closing(asks=((10.02, 500),), bids=((9.98, 100), (9.97, 50)))
+    result = summarize(fills, closing)
+    # 300 too many: 100 at 9.98, 50 at 9.97, 150 beyond the displayed bids at 9.97.
+    assert result.order_cost == pytest.approx(400 * 9.998 - 100 * 9.98 - 200 * 9.97)
+    assert result.closing_shares_beyond_depth == 150
 
 
 def test_overfill_is_priced_as_sold_back_at_the_closing_bid():
     from router import Fills
     from router.replay import HOW
 
-    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0)])
-    result = summarize(fills, Closing(ask=10.02, bid=9.98))
+    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
+    result = summarize(fills, Closing(asks=((10.02, 1000),), bids=((9.98, 1000),)))
     assert (result.filled_shares, result.overfilled_shares, result.unfilled_shares) == (150, 50, 0)
     assert result.order_cost == pytest.approx(150 * 9.998 - 50 * 9.98)  # 50 sold back at 9.98
     assert result.cost_per_share == pytest.approx(result.order_cost / 100)
@@ -112,7 +130,7 @@ def test_overfill_is_priced_as_sold_back_at_the_closing_bid():
 def test_strategy_that_fills_nothing_has_no_average(tmp_path):
     rows = [row(at("13:36:32"), 1, 10.00, 50)]
     snap = load_mbp(write(tmp_path / "odd.csv", rows), "13:36:32", "13:36:40")
-    snap_closing = Closing(ask=float("inf"), bid=0.0)  # no ask at the end: cannot be priced
+    snap_closing = Closing()  # no ask at the end: cannot be priced
     router = summarize(simulate_all(snap, FEES, 100, 100, PARAMS)["router"], snap_closing)
     assert router.avg_fill_px is None and router.unfilled_shares == 100
     assert router.order_cost == float("inf") and savings_bps(router, router) is None

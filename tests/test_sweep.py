@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from router import FeeRate, RouterParams, VenueFees, load_mbp
+from router import FeeRate, Fills, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
@@ -42,10 +42,11 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "cleanup_shares": 0,
         "fees_paid": pytest.approx(500 * 0.003),
         "rebates_earned": 0.0,
+        "closing_shares_beyond_depth": 0,
     }
     short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
-    # 200 shares missing, priced at the last best ask (venue 1 at 10.00) plus its fee.
-    assert short["unfilled_shares"] == 200
+    # 200 shares missing, priced up the last displayed asks: venue 1's 300 at 10.00 plus fee.
+    assert short["unfilled_shares"] == 200 and short["closing_shares_beyond_depth"] == 0
     assert short["objective"] == short["order_cost"]
     assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
 
@@ -82,7 +83,8 @@ def check_report(report: dict, grid: dict, trials: int) -> None:
     grid, bps consistent with the costs per share of the order."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
-    strategies = {"optimized": report["optimized"], **report["baselines"]}
+    baselines = {k: v for k, v in report["baselines"].items() if k != "vwap_note"}
+    strategies = {"optimized": report["optimized"], **baselines}
     for name, figures in strategies.items():
         filled = figures["filled_shares"]
         assert filled - figures["overfilled_shares"] == 5000, name
@@ -90,7 +92,7 @@ def check_report(report: dict, grid: dict, trials: int) -> None:
         assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / filled)
         parts = ("taken_shares", "passive_shares", "cleanup_shares")
         assert sum(figures[k] for k in parts) == filled, name
-    for figures in report["baselines"].values():  # takers never buy beyond their target
+    for figures in baselines.values():  # takers never buy beyond their target
         assert figures["overfilled_shares"] == 0
         assert figures["cost_per_share"] == pytest.approx(figures["avg_fill_px"])
     for name, bps in report["savings_vs_baselines_bps"].items():
@@ -238,7 +240,6 @@ def test_plot_writes_both_pngs(tmp_path):
 
 
 def test_fills_plot_marks_passive_and_clean_up_fills():
-    from router import Fills
     from router.replay import HOW
     from sweep.plots import fills_figure
 
@@ -247,12 +248,12 @@ def test_fills_plot_marks_passive_and_clean_up_fills():
         "router",
         300,
         [
-            (start + 1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1),
-            (start + 2, 2, 100, 9.99, -0.002, HOW["queue"], 1, 0),
-            (start + 3, 5, 100, 10.01, 0.003, HOW["cleanup"], 2, -1),
+            (start + 1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1, 10.0),
+            (start + 2, 2, 100, 9.99, -0.002, HOW["queue"], 1, 0, float("nan")),
+            (start + 3, 5, 100, 10.01, 0.003, HOW["cleanup"], 2, -1, 10.01),
         ],
     )
-    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, HOW["take"], 0, -1)])
+    twap = Fills.of("twap", 300, [(start + 1, 2, 300, 10.0, 0.003, HOW["take"], 0, -1, 10.0)])
     fig = fills_figure({"router": router, "twap": twap}, start)
     shares_ax = fig.axes[0]
     marks = {line.get_label(): line for line in shares_ax.get_lines()}
@@ -353,7 +354,8 @@ def check_days_table(report: dict, dates: list[str]) -> None:
     assert [d["date"] for d in days] == dates == report["data"]["dates"]
     assert sum(d["rows"] for d in days) == report["data"]["rows"]
     assert sum(d["objective"] for d in days) == pytest.approx(report["trials"]["best_objective"])
-    for name, figures in [("optimized", report["optimized"]), *report["baselines"].items()]:
+    baselines = [(k, v) for k, v in report["baselines"].items() if k != "vwap_note"]
+    for name, figures in [("optimized", report["optimized"]), *baselines]:
         per_day = [d["optimized"] if name == "optimized" else d["baselines"][name] for d in days]
         for key in ("total_cash", "filled_shares", "fees_paid"):
             assert figures[key] == pytest.approx(sum(f[key] for f in per_day)), (name, key)
@@ -408,7 +410,42 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
             per_print[key] = per_print.get(key, 0) + int(fill["shares"])
             assert per_print[key] <= int(fill["print_shares"])
             assert float(fill["rebate"]) > 0 and float(fill["fee"]) == 0
+        elif fill["how"] == "quote_cross":  # an ask at or below a resting bid
+            assert float(fill["level_price"]) <= float(fill["price"])
+            assert int(fill["level_shown"]) > 0 and float(fill["rebate"]) > 0
         else:
-            assert fill["how"] in ("take", "cleanup", "quote_cross")
+            assert fill["how"] in ("take", "cleanup")
             assert float(fill["level_price"]) == float(fill["price"])
             assert int(fill["level_shown"]) > 0 and float(fill["fee"]) > 0
+
+
+def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
+    """Our bid rests at 10.00; the ask falls to 9.99 with 40 shown (quote crossing on): we fill
+    40 at 10.00, and the row shows the evidence, the 9.99 ask level and its 40 shares."""
+    from router.passive import FillRules
+    from sweep.report import DayRun, fill_rows
+    from tests.test_cont_kukanov import replay_resting, state
+
+    events = [state(1, bid_size=100, bid=9.98, ask=9.99, ask_size=40)]
+    fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=True))
+    assert fills == [40]
+    snap = run.s
+    day = DayRun(snap, {"router": Fills.of("router", 10_000, run.records)}, {}, 0.0, None)
+    (record,) = fill_rows(day)
+    assert (record["how"], record["price"], record["shares"]) == ("quote_cross", 10.0, 40)
+    assert (record["level_price"], record["level_shown"]) == (9.99, 40)
+    assert record["rebate"] == 0.002 and record["fee"] == 0.0
+
+
+def test_the_vwap_baseline_is_labelled_hindsight(tmp_path):
+    """VWAP's schedule divides the volume so far by the whole window's: the report says so
+    beside its figures, on the headline and on each day."""
+    from router import Closing, summarize
+    from router.replay import HOW
+    from sweep.report import BASELINES, _figures
+
+    fills = Fills.of("x", 100, [(1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1, 10.0)])
+    result = summarize(fills, Closing())
+    figures = _figures({name: result for name in ("router", *BASELINES)})
+    assert figures["baselines"]["vwap_note"].startswith("hindsight benchmark")
+    assert set(figures["baselines"]) == {"best_ask", "twap", "vwap", "vwap_note"}
