@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -185,6 +185,36 @@ class Snapshots:
         return np.bincount(
             self.print_row[at_low], weights=self.print_sz[at_low], minlength=len(self)
         ).astype(np.int64)
+
+    def between(self, window: Window) -> Snapshots:
+        """The rows of ``window`` (its warmup included), as if the file had been loaded with it:
+        one parent order's view of a day. Arrays are slices (views) of this day's."""
+        first, stop = np.searchsorted(self.ts, [window.data_start_ns, window.end_ns])
+        prints = slice(self.print_start[first], self.print_start[stop])
+        rows = slice(first, stop)
+        return replace(
+            self,
+            **{name: getattr(self, name)[rows] for name in self._ARRAYS if name[:6] != "print_"},
+            print_start=self.print_start[first : stop + 1] - self.print_start[first],
+            print_px=self.print_px[prints],
+            print_sz=self.print_sz[prints],
+            print_side=self.print_side[prints],
+            window=window,
+        )
+
+    def mirrored(self) -> Snapshots:
+        """The book seen from the other side: bids become asks at minus their price, and the
+        reverse; sellers' prints become buyers'. Selling on this book is buying on the mirror,
+        so every strategy written for buys runs sells unchanged (its cash is then minus the
+        proceeds, fees added)."""
+        side = self.print_side.copy()
+        side[self.print_side == SELL_AGGRESSOR] = BUY_AGGRESSOR
+        side[self.print_side == BUY_AGGRESSOR] = SELL_AGGRESSOR
+        return replace(
+            self,
+            ask_px=-self.bid_px, ask_sz=self.bid_sz, bid_px=-self.ask_px, bid_sz=self.ask_sz,
+            print_px=-self.print_px, print_side=side,
+        )  # fmt: skip
 
     def save(self, path: str | Path) -> None:
         """Write an uncompressed ``.npz`` that :meth:`load` reads back identically."""

@@ -1,0 +1,115 @@
+"""Parent orders: an order's view of a day is what loading its own window would give, and a
+sell is exactly a buy on the book reflected about a price."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from producer.synthetic import generate
+from router import FeeRate, RouterParams, Snapshots, Timeline, VenueFees, load_mbp, run_baselines
+from router.cont_kukanov import PlacementSettings, run_cont_kukanov
+from router.latency import VenueLatency
+from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
+from router.orders import OrderGenerator, ParentOrder, time_of_day, whole_window
+from router.replay import PASSIVE
+
+S = 1_000_000_000
+FEES = VenueFees(FeeRate(0.003, 0.002))
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("orders") / "day.csv"
+    generate(path, seed=4, venues=3, rows=8000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def day(csv) -> Snapshots:
+    return load_mbp(csv, "13:36:32", "13:45:14", depth=10)
+
+
+def test_an_order_sees_what_loading_its_own_window_gives(csv, day) -> None:
+    order = ParentOrder(at("13:40:00"), 120 * S, 1000)
+    got = order.view(replace(day, window=replace(day.window, warmup_ns=60 * S)))
+    expected = load_mbp(csv, "13:40:00", "13:41:59.999999999", depth=10, warmup_s=60)
+    assert got.window == expected.window
+    for name in Snapshots._ARRAYS:
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+def test_the_default_order_is_the_whole_window(day) -> None:
+    (order,) = whole_window(day.window, 5000)
+    view = order.view(day)
+    assert view.window == day.window and order.side == "buy"
+    for name in Snapshots._ARRAYS:
+        np.testing.assert_array_equal(getattr(view, name), getattr(day, name), err_msg=name)
+
+
+def reflected(snap: Snapshots, centre: float) -> Snapshots:
+    """The book reflected about ``centre`` by hand: bid p becomes an ask at 2c - p, and the
+    reverse; sellers' prints become buyers'."""
+    side = np.where(
+        snap.print_side == SELL_AGGRESSOR,
+        BUY_AGGRESSOR,
+        np.where(snap.print_side == BUY_AGGRESSOR, SELL_AGGRESSOR, snap.print_side),
+    ).astype(snap.print_side.dtype)
+    return replace(
+        snap,
+        ask_px=2 * centre - snap.bid_px, ask_sz=snap.bid_sz,
+        bid_px=2 * centre - snap.ask_px, bid_sz=snap.ask_sz,
+        print_px=2 * centre - snap.print_px, print_side=side,
+    )  # fmt: skip
+
+
+def test_a_sell_is_a_buy_on_the_book_reflected_about_a_price(day) -> None:
+    """Every fill of every strategy: the same time, venue, shares and cause; the price on the
+    reflected book is 2c minus the sale price (c = $222), the cost 2c x shares more."""
+    order = ParentOrder(at("13:37:00"), 300 * S, 3000, "sell")
+    sell = order.view(day)
+    buy = replace(order, side="buy").view(reflected(day, 222.0))
+    latency = VenueLatency(1.0)
+    runs = []
+    for snap in (sell, buy):
+        timeline = Timeline.of(snap, FEES, latency)
+        fills = run_baselines(timeline, order.size)
+        fills["router"] = run_cont_kukanov(
+            timeline, order.size, RouterParams(0.01, 0.01, 0.001), PlacementSettings(tau_s=5)
+        )[0]
+        runs.append(fills)
+    for name, sold in runs[0].items():
+        bought = runs[1][name]
+        assert len(sold.ts) > 0, name
+        for column in ("ts", "publisher_id", "shares", "how", "row", "print_index"):
+            np.testing.assert_array_equal(getattr(sold, column), getattr(bought, column))
+        np.testing.assert_allclose(bought.price, 2 * 222.0 + sold.price, atol=1e-9)
+        np.testing.assert_allclose(bought.cash.sum(), sold.cash.sum() + 444.0 * sold.shares.sum())
+    assert (runs[0]["router"].liquidity == PASSIVE).any()  # resting offers filled too
+
+
+def test_generated_orders_are_seeded_per_day_and_fit_the_window(day) -> None:
+    generator = OrderGenerator(per_day=20, size=(500, 2000), side="both", horizon_s=60, seed=3)
+    first = generator.orders(0, day.window, 100)
+    assert first == generator.orders(0, day.window, 100)
+    assert first != generator.orders(1, day.window, 100)
+    assert len(first) == 20 and {o.side for o in first} == {"buy", "sell"}
+    for order in first:
+        window = order.window(day.window.date, 0)
+        assert day.window.start_ns <= window.start_ns and window.end_ns <= day.window.end_ns
+        assert 500 <= order.size <= 2000 and order.size % 100 == 0
+        assert (order.start_ns - at("00:00")) % S == 0
+    fixed = OrderGenerator(per_day=3, size=(1000, 1000), side="sell", horizon_s=60,
+                           starts=("13:40:00", "13:37:00"))  # fmt: skip
+    assert [time_of_day(o.start_ns) for o in fixed.orders(0, day.window, 100)] == [
+        "13:37:00", "13:40:00", "13:40:00",
+    ]  # fmt: skip
+
+
+def at(text: str) -> int:
+    """Nanoseconds after midnight."""
+    hours, minutes, *seconds = (int(x) for x in text.split(":"))
+    return ((hours * 60 + minutes) * 60 + (seconds[0] if seconds else 0)) * S
