@@ -21,7 +21,7 @@ from producer.synthetic import generate
 from router import RouterParams, load_mbp
 from router.config import GridPoint, load_config
 from sweep.backtest import SweepData
-from sweep.report import BASELINES, replay_day
+from sweep.report import BASELINES, replay_orders
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
             generate(path, seed=seed, venues=data.synthetic_venues)
             snapshots = load_mbp(path, data.start, data.end, data.depth, warmup_s=data.warmup_s)
             sweep = SweepData.configured(snapshots, config)
-            run = replay_day(point, sweep.days[0], sweep)
+            (run,) = replay_orders(point, sweep.days[0], sweep)
             router = run.results["router"]
             days[seed] = {
                 name: (run.results[name].cost_per_share - router.cost_per_share)

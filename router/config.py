@@ -22,7 +22,8 @@ import yaml
 from router.cont_kukanov import MIN_TAU_S, PlacementSettings
 from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
 from router.latency import DEFAULT_LATENCY_MS, VenueLatency
-from router.marketdata import MAX_DEPTH, parse_time_of_day
+from router.marketdata import MAX_DEPTH, NS_PER_SECOND, parse_time_of_day
+from router.orders import SIDES, OrderGenerator, Orders, ParentOrder
 from router.passive import UNSIGNED_TRADES, FillRules
 from router.placement import RouterParams
 from router.prices import PRICE_FORMATS
@@ -37,6 +38,17 @@ _RATE = {
         "fee": {"type": "number"},
         "rebate": {"type": "number"},
         "latency_ms": {"type": "number", "minimum": 0},
+    },
+}
+_ORDER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["start", "size", "horizon_s"],
+    "properties": {
+        "start": {"type": "string"},
+        "size": {"type": "integer", "minimum": 1},
+        "side": {"enum": list(SIDES)},
+        "horizon_s": {"type": "number", "exclusiveMinimum": 0},
     },
 }
 _SCHEMA: dict[str, Any] = {
@@ -82,6 +94,38 @@ _SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {"size": {"type": "integer"}, "step": {"type": "integer"}},
+        },
+        "orders": {
+            "type": ["array", "object"],
+            "if": {"type": "array"},
+            "then": {"minItems": 1, "items": _ORDER},
+            "else": {
+                "additionalProperties": False,
+                "required": ["per_day", "size", "horizon_s"],
+                "properties": {
+                    "per_day": {"type": "integer", "minimum": 1},
+                    "size": {
+                        "oneOf": [
+                            {"type": "integer", "minimum": 1},
+                            {
+                                "type": "array",
+                                "items": {"type": "integer", "minimum": 1},
+                                "minItems": 2,
+                                "maxItems": 2,
+                            },
+                        ]
+                    },
+                    "side": {"enum": ["buy", "sell", "both"]},
+                    "start": {
+                        "oneOf": [
+                            {"const": "random"},
+                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        ]
+                    },
+                    "horizon_s": {"type": "number", "exclusiveMinimum": 0},
+                    "seed": {"type": "integer", "minimum": 0},
+                },
+            },
         },
         "venues": {
             "type": "object",
@@ -174,8 +218,12 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class OrderConfig:
+    """``size``: the default single order's; ``step``: the static allocator's lot, which every
+    order size must be a multiple of; ``orders``: the parent orders of each day."""
+
     size: int = 5000
     step: int = 100
+    orders: Orders = field(default_factory=Orders)
 
 
 @dataclass(frozen=True)
@@ -381,6 +429,13 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         check_order(order.size, order.step)
     except ValueError as exc:
         raise fail("order", str(exc)) from None
+    if "orders" in raw:
+        if "size" in raw.get("order", {}):
+            raise fail("order.size", "sizes the single default order; with orders, give each "
+                       "order's size there and remove order.size")  # fmt: skip
+        order = replace(order, orders=_orders(raw["orders"], data_config, order.step, fail))
+    else:
+        order = replace(order, orders=Orders(size=order.size))
 
     venues = {k: dict(v) for k, v in raw.get("venues", {}).items()}
     latencies = {k: v.pop("latency_ms") for k, v in venues.items() if "latency_ms" in v}
@@ -468,6 +523,51 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         source=raw.get("source", "file"),
         ray_address=raw.get("ray", {}).get("address"),
     )
+
+
+def _orders(raw: Any, data: DataConfig, step: int, fail) -> Orders:
+    """The ``orders`` key: every order inside the window, every size a multiple of the step."""
+    first = parse_time_of_day(data.start)[0]
+    end = parse_time_of_day(data.end)
+    last = end[0] + end[1]  # the window's exclusive end, ns after midnight
+
+    def check(key: str, size: int, horizon_s: float, starts: list[str]) -> int:
+        if size % step:
+            raise fail(key, f"size {size} is not a multiple of order.step ({step})")
+        horizon = round(horizon_s * NS_PER_SECOND)
+        for start in starts:
+            try:
+                at = parse_time_of_day(start)[0]
+            except ValueError as exc:
+                raise fail(key, str(exc)) from None
+            if at < first or at + horizon > last:
+                window = f"{data.start}-{data.end}"
+                raise fail(key, f"an order from {start} over {horizon_s:g} s does not fit the "
+                           f"window {window}; move it or shorten horizon_s")  # fmt: skip
+        if not starts and first + horizon > last:
+            raise fail(key, f"horizon_s {horizon_s:g} is longer than the window "
+                       f"{data.start}-{data.end}")  # fmt: skip
+        return horizon
+
+    if isinstance(raw, list):
+        fixed = []
+        for i, item in enumerate(raw):
+            horizon = check(f"orders.{i}", item["size"], item["horizon_s"], [item["start"]])
+            fixed.append(ParentOrder(parse_time_of_day(item["start"])[0], horizon, item["size"],
+                                     item.get("side", "buy")))  # fmt: skip
+        return Orders(fixed=tuple(fixed))
+    low, high = (raw["size"],) * 2 if isinstance(raw["size"], int) else raw["size"]
+    if low > high:
+        raise fail("orders.size", f"[{low}, {high}]: give the smaller size first")
+    starts = [] if raw.get("start", "random") == "random" else raw["start"]
+    for size in (low, high):
+        check("orders", size, raw["horizon_s"], starts)
+    generator = OrderGenerator(
+        per_day=raw["per_day"], size=(low, high), side=raw.get("side", "buy"),
+        horizon_s=float(raw["horizon_s"]), starts=tuple(starts), seed=raw.get("seed", 0),
+        step=step,
+    )  # fmt: skip
+    return Orders(generator=generator)
 
 
 def load_config(path: str | Path) -> Config:

@@ -135,12 +135,13 @@ def combine(results: list[StrategyResult]) -> StrategyResult:
 
 
 def savings_bps(baseline: StrategyResult, router: StrategyResult) -> float | None:
-    """(cost_baseline - cost_router) / cost_baseline * 10,000 on the cost per share of the
-    order; None if either cost is not finite."""
+    """(cost_baseline - cost_router) / |cost_baseline| * 10,000 on the cost per share of the
+    order (a sell's cost is minus its proceeds per share, fees added: lower is better on both
+    sides); None if either cost is not finite."""
     base, mine = baseline.cost_per_share, router.cost_per_share
     if not (math.isfinite(base) and math.isfinite(mine)):
         return None
-    return (base - mine) / base * 10_000
+    return (base - mine) / abs(base) * 10_000
 
 
 def closing_prices(timeline: Timeline) -> Closing:

@@ -83,8 +83,9 @@ class OrderGenerator:
     horizon_s: float
     starts: tuple[str, ...] = ()
     seed: int = 0
+    step: int = 100
 
-    def orders(self, day: int, window: Window, step: int) -> tuple[ParentOrder, ...]:
+    def orders(self, day: int, window: Window) -> tuple[ParentOrder, ...]:
         rng = np.random.default_rng([self.seed, day])
         horizon = round(self.horizon_s * NS_PER_SECOND)
         first = parse_time_of_day(window.start)[0]
@@ -95,8 +96,8 @@ class OrderGenerator:
             last = window.end_ns - window.start_ns - horizon  # the latest start, ns after first
             starts = list(first + rng.integers(0, last // NS_PER_SECOND + 1, self.per_day)
                           * NS_PER_SECOND)  # fmt: skip
-        low, high = (s // step for s in self.size)
-        sizes = rng.integers(low, high + 1, self.per_day) * step
+        low, high = (s // self.step for s in self.size)
+        sizes = rng.integers(low, high + 1, self.per_day) * self.step
         sides = (
             rng.choice(SIDES, self.per_day) if self.side == "both" else [self.side] * self.per_day
         )
@@ -110,3 +111,19 @@ def whole_window(window: Window, size: int) -> tuple[ParentOrder, ...]:
     """The default: one buy of ``size`` over the whole window."""
     first = parse_time_of_day(window.start)[0]
     return (ParentOrder(first, window.end_ns - window.start_ns, size),)
+
+
+@dataclass(frozen=True)
+class Orders:
+    """A day's orders as the config asks: ``fixed`` ones every day, or ``generator``'s, or
+    else one buy of ``size`` over the whole window."""
+
+    size: int = 5000
+    fixed: tuple[ParentOrder, ...] = ()
+    generator: OrderGenerator | None = None
+
+    def for_day(self, number: int, window: Window) -> tuple[ParentOrder, ...]:
+        """The orders of day ``number`` (0 first) whose window is ``window``."""
+        if self.generator is not None:
+            return self.generator.orders(number, window)
+        return self.fixed or whole_window(window, self.size)

@@ -25,10 +25,10 @@ from router.config import Config, ConfigError, GridConfig, GridPoint, load_confi
 from sweep.backtest import SweepData
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
-    DayRun,
+    OrderRun,
     build_report,
     rank_trials,
-    replay_day,
+    replay_orders,
     strict_json,
     write_fills,
     write_outputs,
@@ -111,7 +111,7 @@ class Outcome:
     report: dict
     trials: list[dict]
     grid: GridConfig
-    days: list[DayRun]
+    runs: list[OrderRun]
 
 
 def connect_ray(address: str | None, quiet: bool):
@@ -186,8 +186,8 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
     clock = time.perf_counter()
     best = rank_trials(trials, grid)[0]
     best_point = GridPoint.of(best)
-    days = [replay_day(best_point, day, data) for day in data.days]
-    objective_total = sum(d.objective for d in days)
+    runs = [run for day in data.days for run in replay_orders(best_point, day, data)]
+    objective_total = sum(r.objective for r in runs)
     if objective_total != best["objective"]:
         raise SweepError(
             f"the best trial's replay is not reproducible: objective {best['objective']} in the"
@@ -198,28 +198,34 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         router["fills"] = asdict(data.placement.fills)
     if best_point.tau_s is not None:  # swept: the report's settings are the best run's
         router["tau_s"] = best_point.tau_s
-    if days[0].decisions is not None:
-        router["decisions"] = sum((d.decisions for d in days[1:]), days[0].decisions).as_dict()
+    if runs[0].decisions is not None:
+        router["decisions"] = sum((r.decisions for r in runs[1:]), runs[0].decisions).as_dict()
     report = build_report(
-        trials=trials, grid=grid, days=days, router=router, source=source,
+        trials=trials, grid=grid, days=loaded.days, runs=runs, router=router, source=source,
         skipped=loaded.skipped, stream=loaded.stream,
     )  # fmt: skip
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    return Outcome(strict_json(report), trials, grid, days)
+    return Outcome(strict_json(report), trials, grid, runs)
 
 
 def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
     """report.json, trials.csv, fills.csv and, with --plot, the PNGs in --out."""
     write_outputs(outcome.report, outcome.trials, outcome.grid, args.out)
-    write_fills(outcome.days, args.out / "fills.csv")
+    write_fills(outcome.runs, args.out / "fills.csv")
     if args.plot:
         from sweep.plots import write_plots
 
-        days = [
-            (d.snapshots.window.date, d.runs, d.snapshots.window.start_ns) for d in outcome.days
+        one_a_day = len({r.date for r in outcome.runs}) == len(outcome.runs)
+        runs = [
+            (
+                r.date if one_a_day else f"{r.date}-{r.order.as_dict()['start']}-{r.order.side}",
+                r.runs,
+                r.snapshots.window.start_ns,
+            )
+            for r in outcome.runs
         ]
-        for path in write_plots(days, outcome.trials, outcome.grid, args.out):
+        for path in write_plots(runs, outcome.trials, outcome.grid, args.out):
             print(f"wrote {path}", file=sys.stderr)
 
 

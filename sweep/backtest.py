@@ -20,23 +20,22 @@ from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukan
 from router.latency import NONE as NO_LATENCY
 from router.latency import VenueLatency
 from router.metrics import combine
+from router.orders import Orders, ParentOrder
 
 
 @dataclass(frozen=True, eq=False)
 class Day:
-    """One trading day: its snapshots and what shares missing or too many at its end are
-    worth (up the asks and down the bids displayed in each venue's last state, fees included)."""
+    """One trading day: its snapshots, its parent orders, and per order what a share missing or
+    too many at its end is worth (its window's last displayed asks plus fee, bids less fee)."""
 
     snapshots: Snapshots
-    closing: Closing
+    orders: tuple[ParentOrder, ...]
+    closings: tuple[Closing, ...]
 
     @classmethod
-    def of(cls, snapshots: Snapshots, fees: VenueFees) -> Day:
-        """The day with its derived trade columns computed once, so that they travel with it
-        through the object store instead of being rebuilt by every trial."""
-        for derived in ("volume", "low_trade_px", "low_trade_sz"):
-            getattr(snapshots, derived)
-        return cls(snapshots, closing_prices(Timeline.of(snapshots, fees)))
+    def of(cls, snapshots: Snapshots, fees: VenueFees, orders: tuple[ParentOrder, ...]) -> Day:
+        closings = tuple(closing_prices(Timeline.of(o.view(snapshots), fees)) for o in orders)
+        return cls(snapshots, orders, closings)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +45,6 @@ class SweepData:
 
     days: tuple[Day, ...]
     fees: VenueFees
-    order_size: int
     step: int
     placement: PlacementSettings | None = None  # None: the static allocator
     latency: VenueLatency = NO_LATENCY
@@ -56,48 +54,65 @@ class SweepData:
         cls,
         days: Snapshots | Sequence[Snapshots],
         fees: VenueFees,
-        order_size: int,
+        orders: Orders | int,
         step: int,
         placement: PlacementSettings | None = None,
         latency: VenueLatency = NO_LATENCY,
     ) -> SweepData:
+        """Day ``d`` (in date order) gets ``orders.for_day(d, its window)``; an int is one buy
+        of that size over each day's window."""
         days = [days] if isinstance(days, Snapshots) else days
-        return cls(tuple(Day.of(d, fees) for d in days), fees, order_size, step, placement, latency)
+        orders = Orders(size=orders) if isinstance(orders, int) else orders
+        built = tuple(
+            Day.of(d, fees, orders.for_day(number, d.window)) for number, d in enumerate(days)
+        )
+        return cls(built, fees, step, placement, latency)
 
     @classmethod
     def configured(cls, days: Snapshots | Sequence[Snapshots], config: Config) -> SweepData:
-        """The days with the config's fees, order, router, fill rules and latency."""
+        """The days with the config's orders, fees, router, fill rules and latency."""
         return cls.build(
             days,
             config.venues,
-            config.order.size,
+            config.order.orders,
             config.order.step,
             config.router.placement(config.fills),
             config.latency,
         )
 
-    def timeline(self, day: Day) -> Timeline:
-        return Timeline.of(day.snapshots, self.fees, self.latency)
+    def timeline(self, snapshots: Snapshots) -> Timeline:
+        return Timeline.of(snapshots, self.fees, self.latency)
 
 
 def replay_router(
-    point: GridPoint, day: Day, data: SweepData
+    point: GridPoint, timeline: Timeline, order_size: int, data: SweepData
 ) -> tuple[Fills, DecisionStats | None]:
-    """The configured router's fills on one day at ``point`` (and its decisions, for Cont &
-    Kukanov)."""
-    timeline = data.timeline(day)
+    """The configured router's fills for one order (its ``timeline``) at ``point`` (and its
+    decisions, for Cont & Kukanov)."""
     if data.placement is None:
         if point.tau_s is not None:
             raise ValueError("tau_s applies to the Cont & Kukanov router; these data are static's")
-        return run_router(timeline, data.order_size, data.step, point.params), None
+        return run_router(timeline, order_size, data.step, point.params), None
     placement = data.placement
     if point.tau_s is not None:
         placement = replace(placement, tau_s=point.tau_s)
-    return run_cont_kukanov(timeline, data.order_size, point.params, placement)
+    return run_cont_kukanov(timeline, order_size, point.params, placement)
 
 
-def run_backtest(point: GridPoint, data: SweepData) -> dict[str, float | int | None]:
-    """Replay the router at ``point`` on every day: the objective (the sum of each day's) and
-    the fill figures over all days."""
-    results = [summarize(replay_router(point, day, data)[0], day.closing) for day in data.days]
-    return {"objective": sum(r.order_cost for r in results), **combine(results).as_dict()}
+def run_backtest(point: GridPoint, data: SweepData) -> dict:
+    """Replay the router at ``point`` for every order of every day: the objective (the sum of
+    every order's cost), ``costs`` (per day, each order's: a row of the objective matrix) and
+    the fill figures over all orders."""
+    results, costs = [], []
+    for day in data.days:
+        costs.append([])
+        for order, closing in zip(day.orders, day.closings, strict=True):
+            timeline = data.timeline(order.view(day.snapshots))
+            result = summarize(replay_router(point, timeline, order.size, data)[0], closing)
+            results.append(result)
+            costs[-1].append(result.order_cost)
+    return {
+        "objective": sum(r.order_cost for r in results),
+        "costs": costs,
+        **combine(results).as_dict(),
+    }

@@ -36,7 +36,8 @@ def param_space(grid: GridConfig) -> dict:
 
 
 def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: int) -> list[dict]:
-    """Run every grid point; one row per trial (parameters, metrics, trial id, node id).
+    """Run every grid point; one row per trial (parameters, metrics, trial id, node id, and
+    ``costs``: each order's cost per day, the trial's row of the objective matrix).
 
     Raises :class:`SweepError` naming the failed trial if any trial raised.
     """
@@ -60,7 +61,7 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
         )
     return [
         {name: result.config[name] for name in grid.names}
-        | {k: result.metrics[k] for k in ("trial_id", "node_id", "objective")}
+        | {k: result.metrics[k] for k in ("trial_id", "node_id", "objective", "costs")}
         | {
             k: result.metrics[k]
             for k in ("total_cash", "avg_fill_px", "filled_shares", "unfilled_shares")

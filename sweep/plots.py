@@ -85,13 +85,14 @@ def _save(fig, path: Path) -> None:
 def write_plots(
     days: list[tuple[str, dict[str, Fills], int]], trials: list[dict], grid: GridConfig, out: Path
 ) -> list[Path]:
-    """grid.png and, per (date, runs, window start) day, fills.png (one day) or
-    fills-DATE.png (several days) in ``out``."""
+    """grid.png and, per (label, runs, window start) order, fills.png (one order) or
+    fills-LABEL.png (several: the date, with the order's start and side when a day has
+    several) in ``out``."""
     pyplot()  # fail early, before any file is written
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for date, runs, start_ns in days:
-        path = out / ("fills.png" if len(days) == 1 else f"fills-{date}.png")
+    for label, runs, start_ns in days:
+        path = out / ("fills.png" if len(days) == 1 else f"fills-{label.replace(':', '')}.png")
         _save(fills_figure(runs, start_ns), path)
         written.append(path)
     _save(grid_figure(trials, grid), out / "grid.png")

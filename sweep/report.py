@@ -16,6 +16,7 @@ from router.config import GridConfig, GridPoint
 from router.cont_kukanov import DecisionStats
 from router.marketdata import SIDES
 from router.metrics import combine, summarize
+from router.orders import ParentOrder
 from router.replay import HOWS
 from sweep.backtest import Day, SweepData, replay_router
 
@@ -42,23 +43,33 @@ def rank_trials(trials: list[dict], grid: GridConfig) -> list[dict]:
 
 
 @dataclass(frozen=True, eq=False)
-class DayRun:
-    """One day replayed by the driver: the best point's router run and the baselines."""
+class OrderRun:
+    """One parent order replayed by the driver: the best point's router run and the
+    baselines, on the order's view of its day (mirrored for a sell)."""
 
+    order: ParentOrder
     snapshots: Snapshots
     runs: dict[str, Fills]  # router first, then the baselines
     results: dict[str, StrategyResult]
     objective: float  # the router's, as a trial computes it
     decisions: DecisionStats | None
 
+    @property
+    def date(self) -> str:
+        return self.snapshots.window.date
 
-def replay_day(point: GridPoint, day: Day, data: SweepData) -> DayRun:
-    """The router at ``point`` and every baseline on one day."""
-    fills, decisions = replay_router(point, day, data)
-    baselines = run_baselines(data.timeline(day), data.order_size)
-    runs = {"router": fills, **baselines}
-    results = {name: summarize(f, day.closing) for name, f in runs.items()}
-    return DayRun(day.snapshots, runs, results, results["router"].order_cost, decisions)
+
+def replay_orders(point: GridPoint, day: Day, data: SweepData) -> list[OrderRun]:
+    """The router at ``point`` and every baseline, for each order of one day."""
+    out = []
+    for order, closing in zip(day.orders, day.closings, strict=True):
+        view = order.view(day.snapshots)
+        timeline = data.timeline(view)
+        fills, decisions = replay_router(point, timeline, order.size, data)
+        runs = {"router": fills, **run_baselines(timeline, order.size)}
+        results = {name: summarize(f, closing) for name, f in runs.items()}
+        out.append(OrderRun(order, view, runs, results, results["router"].order_cost, decisions))
+    return out
 
 
 def _figures(results: dict[str, StrategyResult]) -> dict:
@@ -89,7 +100,8 @@ def build_report(
     *,
     trials: list[dict],
     grid: GridConfig,
-    days: list[DayRun],
+    days: list[Snapshots],
+    runs: list[OrderRun],
     router: dict,
     source: str,
     skipped: list[str],
@@ -97,16 +109,18 @@ def build_report(
 ) -> dict:
     """The report as a JSON-ready dict. Every number in it was computed by the run.
 
-    The headline figures are over every day (cash and shares summed, average prices over all of
-    them); ``days`` gives each day's. ``router`` names the model and its settings (and, for
-    Cont & Kukanov, the best run's decision statistics over every day).
+    The headline figures are over every order of every day (cash and shares summed, average
+    prices over all of them); ``days`` gives each day's, ``orders`` each order's. ``router``
+    names the model and its settings (and, for Cont & Kukanov, the best run's decision
+    statistics over every order).
     """
     ranked = rank_trials(trials, grid)
     best = ranked[0]
     tied = sum(1 for t in ranked if t["objective"] == best["objective"])
-    snapshots = [d.snapshots for d in days]
+    snapshots = days
     window = snapshots[0].window
-    combined = {name: combine([d.results[name] for d in days]) for name in days[0].results}
+    names = list(runs[0].results)
+    combined = {name: combine([r.results[name] for r in runs]) for name in names}
     report = {
         "best_parameters": {k: best[k] for k in grid.names},
         "router": router,
@@ -130,13 +144,23 @@ def build_report(
         },
         "days": [
             {
-                "date": d.snapshots.window.date,
-                "rows": len(d.snapshots),
-                "venues": [int(v) for v in d.snapshots.venues],
-                "objective": d.objective,
-                **_figures(d.results),
+                "date": d.window.date,
+                "rows": len(d),
+                "venues": [int(v) for v in d.venues],
+                "orders": sum(1 for r in runs if r.date == d.window.date),
+                "objective": sum(r.objective for r in runs if r.date == d.window.date),
+                **_figures(
+                    {
+                        name: combine([r.results[name] for r in runs if r.date == d.window.date])
+                        for name in names
+                    }
+                ),
             }
             for d in days
+        ],
+        "orders": [
+            {"date": r.date, **r.order.as_dict(), "objective": r.objective, **_figures(r.results)}
+            for r in runs
         ],
     }
     if stream is not None:
@@ -155,7 +179,8 @@ def write_outputs(report: dict, trials: list[dict], grid: GridConfig, out: Path)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     ranked = rank_trials(trials, grid)
     with open(out / "trials.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(ranked[0]))
+        columns = [k for k in ranked[0] if k != "costs"]  # per order: in report.json's folds
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: _number(v) for k, v in row.items()} for row in ranked)
 
@@ -186,27 +211,33 @@ def strict_json(value, key: str = ""):
 
 
 FILLS_COLUMNS = (
-    "date", "strategy", "ts", "venue", "side", "price", "shares", "how", "fee", "rebate",
-    "state_ts", "print_price", "print_shares", "print_side", "level_price", "level_shown",
+    "date", "order_start", "strategy", "ts", "venue", "side", "price", "shares", "how", "fee",
+    "rebate", "state_ts", "print_price", "print_shares", "print_side", "level_price",
+    "level_shown",
 )  # fmt: skip
+_OTHER_SIDE = {"A": "B", "B": "A", "N": "N"}
 
 
-def fill_rows(day: DayRun):
-    """One dict per child fill of every strategy on one day, with what justified it: the print
-    (price, shares, aggressor side) or the displayed ask level (price, shares shown): the level
-    taken, or the ask that crossed a resting bid."""
-    snap = day.snapshots
-    for name, fills in day.runs.items():
+def fill_rows(run: OrderRun):
+    """One dict per child fill of every strategy for one order, with what justified it: the
+    print (price, shares, aggressor side) or the displayed level (price, shares shown): the
+    level taken, or the one that crossed a resting order. A sell's fills are written as the
+    market showed them (its replay ran on the mirrored book): prices positive, its levels bids,
+    its prints' sides as printed."""
+    snap, sell = run.snapshots, run.order.side == "sell"
+    sign = -1.0 if sell else 1.0
+    for name, fills in run.runs.items():
         for i in range(len(fills.ts)):
             row, index, price = int(fills.row[i]), int(fills.print_index[i]), fills.price[i]
             fee = float(fills.fee[i])
             record = {
-                "date": snap.window.date,
+                "date": run.date,
+                "order_start": run.order.as_dict()["start"],
                 "strategy": name,
                 "ts": iso_ns(int(fills.ts[i])),
                 "venue": int(fills.publisher_id[i]),
-                "side": "buy",
-                "price": float(price),
+                "side": run.order.side,
+                "price": sign * float(price),
                 "shares": int(fills.shares[i]),
                 "how": HOWS[fills.how[i]],
                 "fee": max(fee, 0.0),
@@ -214,28 +245,29 @@ def fill_rows(day: DayRun):
                 "state_ts": iso_ns(int(snap.ts[row])),
             }
             if index >= 0:
+                side = SIDES[int(snap.print_side[index])]
                 record |= {
-                    "print_price": float(snap.print_px[index]),
+                    "print_price": sign * float(snap.print_px[index]),
                     "print_shares": int(snap.print_sz[index]),
-                    "print_side": SIDES[int(snap.print_side[index])],
+                    "print_side": _OTHER_SIDE[side] if sell else side,
                 }
             else:
                 level_price = float(fills.level_price[i])
                 level = np.flatnonzero(snap.ask_px[row] == level_price)
                 record |= {
-                    "level_price": level_price,
+                    "level_price": sign * level_price,
                     "level_shown": int(snap.ask_sz[row, level[0]]) if len(level) else 0,
                 }
             yield record
 
 
-def write_fills(days: list[DayRun], path: Path) -> None:
+def write_fills(runs: list[OrderRun], path: Path) -> None:
     """fills.csv: every child fill of every strategy at the best point, auditable row by row."""
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FILLS_COLUMNS)
         writer.writeheader()
-        for day in days:
-            writer.writerows(fill_rows(day))
+        for run in runs:
+            writer.writerows(fill_rows(run))
 
 
 def iso_ns(ts: int) -> str:

@@ -183,6 +183,36 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
             + "]}\n",
             r"grid: 10,008 grid points, more than grid.max_points \(10,000\): each is a Tune trial",
         ),
+        (
+            "data: {path: d.csv}\norders: [{start: '13:44', size: 1000, horizon_s: 120}]\n",
+            r"orders.0: an order from 13:44 over 120 s does not fit the window 13:36:32-13:45:14",
+        ),
+        (
+            "data: {path: d.csv}\norders: {per_day: 2, size: 1050, horizon_s: 60}\n",
+            r"orders: size 1050 is not a multiple of order.step \(100\)",
+        ),
+        (
+            "data: {path: d.csv}\norders: {per_day: 2, size: [3000, 1000], horizon_s: 60}\n",
+            r"orders.size: \[3000, 1000\]: give the smaller size first",
+        ),
+        (
+            "data: {path: d.csv}\norders: {per_day: 2, size: 1000, horizon_s: 600}\n",
+            r"orders: horizon_s 600 is longer than the window 13:36:32-13:45:14",
+        ),
+        (
+            "data: {path: d.csv}\norders: {per_day: 2, size: 100, horizon_s: 6, colour: red}\n",
+            r"orders: unknown key\(s\) 'colour'",
+        ),
+        (
+            "data: {path: d.csv}\norder: {size: 100}\n"
+            "orders: {per_day: 2, size: 100, horizon_s: 6}\n",
+            r"order.size: sizes the single default order; with orders",
+        ),
+        (
+            "data: {path: d.csv}\n"
+            "orders: [{start: '13:40', size: 100, horizon_s: 6, side: short}]\n",
+            r"orders.0.side: 'short' is not one of \['buy', 'sell'\]",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, doc, message):
@@ -209,3 +239,15 @@ def test_kafka_client_secrets_come_from_the_environment(tmp_path, monkeypatch):
     expected = r"kafka\.client\.sasl_plain_password: environment variable KAFKA_PW is not set"
     with pytest.raises(ConfigError, match=expected):
         parse_config(raw, tmp_path)
+
+
+def test_orders_a_list_or_a_generator(tmp_path):
+    from router.orders import OrderGenerator, ParentOrder
+
+    fixed = parse("data: {path: d.csv}\norders: [{start: '13:40', size: 300, side: sell, "
+                  "horizon_s: 60}]\n", tmp_path).order.orders  # fmt: skip
+    assert fixed.fixed == (ParentOrder(49_200 * 10**9, 60 * 10**9, 300, "sell"),)
+    drawn = parse("data: {path: d.csv}\norder: {step: 50}\norders: {per_day: 3, size: [100, "
+                  "500], side: both, horizon_s: 30, seed: 4}\n", tmp_path).order.orders  # fmt: skip
+    assert drawn.generator == OrderGenerator(3, (100, 500), "both", 30.0, (), 4, 50)
+    assert parse("data: {path: d.csv}\norder: {size: 700}\n", tmp_path).order.orders.size == 700

@@ -264,14 +264,15 @@ def test_a_grid_point_with_tau_s_replays_at_that_horizon():
     data = SweepData.build(snap, config.venues, 5000, 100, config.router.placement())
     assert data.placement.tau_s == 10  # router.tau_s's default: the default config sweeps it
     params = RouterParams(0.01, 0.01, 0.001)
-    fills, stats = replay_router(GridPoint(params, 5.0), data.days[0], data)
+    timeline = data.timeline(snap)
+    fills, stats = replay_router(GridPoint(params, 5.0), timeline, 5000, data)
     direct, direct_stats = run_cont_kukanov(
         Timeline.of(snap, config.venues), 5000, params, replace(data.placement, tau_s=5.0)
     )
     assert np.array_equal(fills.ts, direct.ts) and np.array_equal(fills.shares, direct.shares)
     assert stats == direct_stats
     # Without tau_s the point replays at router.tau_s; the first decision waits one horizon.
-    default, _ = replay_router(GridPoint(params), data.days[0], data)
+    default, _ = replay_router(GridPoint(params), timeline, 5000, data)
     assert not np.array_equal(fills.ts, default.ts)
     first_5, first_10 = ((f.ts.min() - snap.window.start_ns) / 1e9 for f in (fills, default))
     assert first_5 >= 5 and first_10 >= 10
@@ -281,7 +282,8 @@ def test_a_tau_s_point_on_static_data_is_an_error():
     config, snap = default_day()
     static = SweepData.build(snap, config.venues, 5000, 100)  # no placement: the static router
     with pytest.raises(ValueError, match="tau_s applies to the Cont & Kukanov router"):
-        replay_router(GridPoint(RouterParams(0.01, 0.01, 0.0), 5.0), static.days[0], static)
+        point = GridPoint(RouterParams(0.01, 0.01, 0.0), 5.0)
+        replay_router(point, static.timeline(snap), 5000, static)
 
 
 def test_the_readme_defines_exactly_the_decision_statistics():

@@ -93,9 +93,9 @@ def test_a_sell_is_a_buy_on_the_book_reflected_about_a_price(day) -> None:
 
 def test_generated_orders_are_seeded_per_day_and_fit_the_window(day) -> None:
     generator = OrderGenerator(per_day=20, size=(500, 2000), side="both", horizon_s=60, seed=3)
-    first = generator.orders(0, day.window, 100)
-    assert first == generator.orders(0, day.window, 100)
-    assert first != generator.orders(1, day.window, 100)
+    first = generator.orders(0, day.window)
+    assert first == generator.orders(0, day.window)
+    assert first != generator.orders(1, day.window)
     assert len(first) == 20 and {o.side for o in first} == {"buy", "sell"}
     for order in first:
         window = order.window(day.window.date, 0)
@@ -104,7 +104,7 @@ def test_generated_orders_are_seeded_per_day_and_fit_the_window(day) -> None:
         assert (order.start_ns - at("00:00")) % S == 0
     fixed = OrderGenerator(per_day=3, size=(1000, 1000), side="sell", horizon_s=60,
                            starts=("13:40:00", "13:37:00"))  # fmt: skip
-    assert [time_of_day(o.start_ns) for o in fixed.orders(0, day.window, 100)] == [
+    assert [time_of_day(o.start_ns) for o in fixed.orders(0, day.window)] == [
         "13:37:00", "13:40:00", "13:40:00",
     ]  # fmt: skip
 
@@ -113,3 +113,26 @@ def at(text: str) -> int:
     """Nanoseconds after midnight."""
     hours, minutes, *seconds = (int(x) for x in text.split(":"))
     return ((hours * 60 + minutes) * 60 + (seconds[0] if seconds else 0)) * S
+
+
+def test_fills_csv_writes_a_sell_as_the_market_showed_it(day) -> None:
+    """A sell replays on the mirrored book; its fills.csv rows are the real market's: positive
+    prices, resting offers filled by buyers' prints at or above them, takes at bids shown."""
+    from router.config import GridPoint
+    from router.orders import Orders
+    from sweep.backtest import SweepData
+    from sweep.report import fill_rows, replay_orders
+
+    orders = Orders(fixed=(ParentOrder(at("13:37:00"), 300 * S, 3000, "sell"),))
+    placement = PlacementSettings(tau_s=5)
+    data = SweepData.build(day, FEES, orders, 100, placement, VenueLatency(1.0))
+    (run,) = replay_orders(GridPoint(RouterParams(0.01, 0.01, 0.001)), data.days[0], data)
+    rows = [r for r in fill_rows(run) if r["strategy"] == "router"]
+    assert rows and all(r["side"] == "sell" and 200 < r["price"] < 250 for r in rows)
+    passive = [r for r in rows if r["how"] in ("queue", "swept")]
+    assert passive and all(r["print_side"] == "B" for r in passive)
+    assert all(r["print_price"] >= r["price"] - 1e-9 for r in passive)
+    taken = [r for r in rows if r["how"] == "take"]
+    assert all(r["level_price"] == r["price"] for r in taken)
+    bids = set(np.round(day.bid_px[:, 0], 2))
+    assert {round(r["price"], 2) for r in taken} <= bids  # sold at bids the data showed

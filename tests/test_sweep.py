@@ -13,6 +13,7 @@ import pytest
 
 from router import FeeRate, Fills, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
+from router.orders import ParentOrder
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
 from sweep.backtest import Day
@@ -30,6 +31,7 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
     full = run_backtest(point, SweepData.build(snap, FEES, 500, 100))
     assert full == {
         "objective": pytest.approx(300 * 10.003 + 200 * 10.013),
+        "costs": [[pytest.approx(300 * 10.003 + 200 * 10.013)]],  # one day, one order
         "total_cash": pytest.approx(300 * 10.003 + 200 * 10.013),
         "avg_fill_px": pytest.approx((300 * 10.003 + 200 * 10.013) / 500),
         "filled_shares": 500,
@@ -185,7 +187,7 @@ def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
     from router.config import GridConfig
     from sweep.grid import SweepError, run_grid
 
-    broken = SweepData(days=(Day(None, 1.0),), fees=FEES, order_size=100, step=100)
+    broken = SweepData(days=(Day(None, (ParentOrder(0, 1, 100),), (1.0,)),), fees=FEES, step=100)
     ray.init(num_cpus=1, include_dashboard=False)
     try:
         with pytest.raises(
@@ -422,15 +424,17 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
 def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     """Our bid rests at 10.00; the ask falls to 9.99 with 40 shown (quote crossing on): we fill
     40 at 10.00, and the row shows the evidence, the 9.99 ask level and its 40 shares."""
+    from router.orders import ParentOrder
     from router.passive import FillRules
-    from sweep.report import DayRun, fill_rows
+    from sweep.report import OrderRun, fill_rows
     from tests.test_cont_kukanov import replay_resting, state
 
     events = [state(1, bid_size=100, bid=9.98, ask=9.99, ask_size=40)]
     fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=True))
     assert fills == [40]
     snap = run.s
-    day = DayRun(snap, {"router": Fills.of("router", 10_000, run.records)}, {}, 0.0, None)
+    order = ParentOrder(0, 1, 10_000)
+    day = OrderRun(order, snap, {"router": Fills.of("router", 10_000, run.records)}, {}, 0.0, None)
     (record,) = fill_rows(day)
     assert (record["how"], record["price"], record["shares"]) == ("quote_cross", 10.0, 40)
     assert (record["level_price"], record["level_shown"]) == (9.99, 40)
