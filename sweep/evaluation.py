@@ -1,0 +1,170 @@
+"""Out-of-sample truth from the objective matrix: walk-forward folds, bootstrap intervals and
+the plateau of points as good as the best. Pure numpy: tests call it without Ray.
+
+The matrix holds every grid point's cost for every parent order of every day (one Tune run
+computes it). A walk-forward fold picks the point with the lowest cost over its training days
+and reads that point's costs on its test days: walk-forward costs no more trials than
+in-sample. Savings of an order against a baseline are ``(cost_baseline - cost_router) /
+|cost_baseline| * 10,000`` (bps of its cost per share). Intervals come from a paired bootstrap:
+days are drawn with replacement (each with all its orders, so orders of one day, which share
+its market, stay together), and the router and the baseline are always compared on the same
+orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True, eq=False)
+class Matrix:
+    """``costs[p, o]``: grid point ``p``'s cost of order ``o`` (orders of all days, day by day);
+    ``day[o]`` the day index of order ``o``; ``baselines[name][o]`` each baseline's cost."""
+
+    points: list[dict]  # in grid order, so the first of equal costs is the grid's first
+    costs: np.ndarray
+    day: np.ndarray
+    dates: list[str]
+    baselines: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, trials: list[dict], names: tuple[str, ...], dates: list[str],
+           baselines: dict[str, list[list[float]]]) -> Matrix:  # fmt: skip
+        """From Tune's trials (each with ``costs``: per day, each order's) in grid order, and
+        the baselines' costs in the same shape."""
+        day = np.concatenate([np.full(len(c), d) for d, c in enumerate(trials[0]["costs"])])
+        return cls(
+            points=[{name: t[name] for name in names} for t in trials],
+            costs=np.array([np.concatenate(t["costs"]) for t in trials], dtype=float),
+            day=day.astype(int),
+            dates=dates,
+            baselines={k: np.concatenate(v).astype(float) for k, v in baselines.items()},
+        )
+
+    def best(self, days: np.ndarray) -> int:
+        """The point with the lowest total cost over ``days`` (the grid's first on ties)."""
+        mine = np.isin(self.day, days)
+        return int(np.argmin(self.costs[:, mine].sum(axis=1)))
+
+
+def savings(router: np.ndarray, baseline: np.ndarray, day: np.ndarray, *, reps: int,
+            seed: int) -> dict:  # fmt: skip
+    """Savings against one baseline over a set of orders: the mean over orders and the
+    volume-weighted figure (total saved over total cost), each with its 95 % bootstrap
+    interval, days as blocks. Orders whose cost is not finite (shares no displayed ask could
+    price) are left out and counted."""
+    finite = np.isfinite(router) & np.isfinite(baseline)
+    router, baseline, day = router[finite], baseline[finite], day[finite]
+    out: dict = {"orders": int(finite.sum()), "days": len(np.unique(day))}
+    if not finite.all():
+        out["orders_left_out"] = int((~finite).sum())
+    if not len(router):
+        return out | {"mean_bps": None, "weighted_bps": None}
+    per_order = (baseline - router) / np.abs(baseline) * 10_000
+    out |= {"mean_bps": float(per_order.mean()), "weighted_bps": _weighted(router, baseline)}
+    days = np.unique(day)
+    if len(days) < 2:
+        return out | {"note": "one day: no interval (days are the bootstrap's blocks)"}
+    draws = _block_draws(day, days, reps, seed)
+    means = np.array([per_order[i].mean() for i in draws])
+    weighted = np.array([_weighted(router[i], baseline[i]) for i in draws])
+    for key, values in (("mean_bps", means), ("weighted_bps", weighted)):
+        low, high = _interval(values)
+        out[f"{key}_ci95"] = [low, high]
+        out[f"{key}_ci_contains_zero"] = bool(low <= 0 <= high)
+    return out
+
+
+def _weighted(router: np.ndarray, baseline: np.ndarray) -> float:
+    return float((baseline - router).sum() / np.abs(baseline).sum() * 10_000)
+
+
+def _block_draws(day: np.ndarray, days: np.ndarray, reps: int, seed: int) -> list[np.ndarray]:
+    """``reps`` resamples of the orders: days drawn with replacement, each with all its
+    orders."""
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(day == d) for d in days]
+    picks = rng.integers(0, len(days), (reps, len(days)))
+    return [np.concatenate([members[k] for k in row]) for row in picks]
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    """The percentile interval at ``CONFIDENCE``."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def plateau(matrix: Matrix, days: np.ndarray, *, reps: int, seed: int) -> dict:
+    """How many points are statistically indistinguishable from the best over ``days``: the
+    95 % interval of the paired difference in total cost per day (days resampled) contains
+    zero."""
+    mine = np.isin(matrix.day, days)
+    per_day = np.array(
+        [[matrix.costs[p, mine & (matrix.day == d)].sum() for d in days]
+         for p in range(len(matrix.points))]
+    )  # fmt: skip
+    if not np.isfinite(per_day).all():
+        return {"points_indistinguishable": None, "of": len(matrix.points),
+                "note": "some costs are not finite"}  # fmt: skip
+    best = int(np.argmin(per_day.sum(axis=1)))
+    if len(days) < 2:
+        tied = int((per_day.sum(axis=1) == per_day[best].sum()).sum())
+        return {"points_indistinguishable": tied, "of": len(matrix.points),
+                "note": "one day: only exact ties counted"}  # fmt: skip
+    picks = np.random.default_rng(seed).integers(0, len(days), (reps, len(days)))
+    difference = per_day - per_day[best]  # points x days, >= 0 in total
+    resampled = difference[:, picks].mean(axis=2)  # points x reps
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low = np.percentile(resampled, tail, axis=1)
+    return {"points_indistinguishable": int((low <= 0).sum()), "of": len(matrix.points)}
+
+
+def walk_forward(matrix: Matrix, train_days: int, test_days: int, *, reps: int,
+                 seed: int) -> dict:  # fmt: skip
+    """Folds in date order: each picks the best point over ``train_days`` days and is read out
+    on the next ``test_days``; then every fold's test orders together, at their fold's point,
+    against each baseline."""
+    count = len(matrix.dates)
+    if count < train_days + test_days:
+        raise ValueError(
+            f"walk-forward needs at least train_days + test_days = {train_days + test_days} "
+            f"days, the data have {count}"
+        )
+    folds, chosen = [], np.full(len(matrix.day), -1)
+    for first in range(train_days, count - test_days + 1, test_days):
+        train = np.arange(first - train_days, first)
+        test = np.arange(first, first + test_days)
+        point = matrix.best(train)
+        in_train, in_test = np.isin(matrix.day, train), np.isin(matrix.day, test)
+        chosen[in_test] = point
+        folds.append({
+            "train_dates": [matrix.dates[d] for d in train],
+            "test_dates": [matrix.dates[d] for d in test],
+            "chosen": matrix.points[point],
+            "in_sample_bps": _point_savings(matrix, point, in_train),
+            "out_of_sample_bps": _point_savings(matrix, point, in_test),
+        })  # fmt: skip
+    tested = chosen >= 0
+    router = matrix.costs[chosen[tested], np.flatnonzero(tested)]
+    return {
+        "folds": folds,
+        "out_of_sample": {
+            name: savings(router, base[tested], matrix.day[tested], reps=reps, seed=seed)
+            for name, base in matrix.baselines.items()
+        },
+    }
+
+
+def _point_savings(matrix: Matrix, point: int, orders: np.ndarray) -> dict[str, float | None]:
+    """Volume-weighted savings of one point against each baseline over some orders."""
+    router = matrix.costs[point, orders]
+    out = {}
+    for name, base in matrix.baselines.items():
+        finite = np.isfinite(router) & np.isfinite(base[orders])
+        out[name] = _weighted(router[finite], base[orders][finite]) if finite.any() else None
+    return out
