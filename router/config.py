@@ -178,6 +178,17 @@ _SCHEMA: dict[str, Any] = {
                 "quote_cross": {"type": "boolean"},
             },
         },
+        "evaluation": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": ["in_sample", "walk_forward"]},
+                "train_days": {"type": "integer", "minimum": 1},
+                "test_days": {"type": "integer", "minimum": 1},
+                "bootstrap_reps": {"type": "integer", "minimum": 100},
+                "seed": {"type": "integer", "minimum": 0},
+            },
+        },
         "source": {"enum": ["kafka", "file"]},
         "ray": {
             "type": "object",
@@ -322,6 +333,19 @@ class GridConfig:
 
 
 @dataclass(frozen=True)
+class EvaluationConfig:
+    """How the chosen parameters are judged: ``in_sample`` (on the days they were chosen on)
+    or ``walk_forward`` (chosen on ``train_days`` days, read out on the next ``test_days``);
+    intervals from ``bootstrap_reps`` paired day-block resamples drawn from ``seed``."""
+
+    mode: str = "in_sample"
+    train_days: int = 5
+    test_days: int = 1
+    bootstrap_reps: int = 2000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class KafkaConfig:
     bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
     topic: str = "mock_l1_stream"
@@ -340,6 +364,7 @@ class Config:
     router: RouterConfig = field(default_factory=RouterConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     fills: FillRules = field(default_factory=FillRules)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     source: str = "file"
     ray_address: str | None = None
     path: Path | None = None  # the config file this came from
@@ -503,6 +528,11 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         )
     fills = FillRules(**raw.get("fills", {}))
 
+    evaluation = EvaluationConfig(**raw.get("evaluation", {}))
+    walk_keys = {"train_days", "test_days"} & set(raw.get("evaluation", {}))
+    if evaluation.mode != "walk_forward" and walk_keys:
+        raise fail(f"evaluation.{sorted(walk_keys)[0]}", "applies to mode walk_forward only")
+
     kafka = dict(raw.get("kafka", {}))
     servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)
     client = {k: _expand_env(v, k) for k, v in kafka.pop("client", {}).items()}
@@ -520,6 +550,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         router=router,
         kafka=kafka_config,
         fills=fills,
+        evaluation=evaluation,
         source=raw.get("source", "file"),
         ray_address=raw.get("ray", {}).get("address"),
     )

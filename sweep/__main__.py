@@ -23,10 +23,12 @@ from producer.source import load_configured
 from router import Snapshots
 from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.evaluation import evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
     OrderRun,
     build_report,
+    objective_matrix,
     rank_trials,
     replay_orders,
     strict_json,
@@ -204,6 +206,15 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         trials=trials, grid=grid, days=loaded.days, runs=runs, router=router, source=source,
         skipped=loaded.skipped, stream=loaded.stream,
     )  # fmt: skip
+    settings = config.evaluation
+    try:
+        report["evaluation"] = evaluate(
+            objective_matrix(trials, grid, runs, [d.snapshots.window.date for d in data.days]),
+            settings.mode, settings.train_days, settings.test_days,
+            reps=settings.bootstrap_reps, seed=settings.seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise SweepError(f"evaluation: {exc}") from None
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return Outcome(strict_json(report), trials, grid, runs)

@@ -133,7 +133,8 @@ def walk_forward(matrix: Matrix, train_days: int, test_days: int, *, reps: int,
     if count < train_days + test_days:
         raise ValueError(
             f"walk-forward needs at least train_days + test_days = {train_days + test_days} "
-            f"days, the data have {count}"
+            f"days, the data have {count}: give more daily files in data.path (python -m "
+            "producer.synthetic --days N writes N) or lower evaluation.train_days"
         )
     folds, chosen = [], np.full(len(matrix.day), -1)
     for first in range(train_days, count - test_days + 1, test_days):
@@ -167,4 +168,33 @@ def _point_savings(matrix: Matrix, point: int, orders: np.ndarray) -> dict[str, 
     for name, base in matrix.baselines.items():
         finite = np.isfinite(router) & np.isfinite(base[orders])
         out[name] = _weighted(router[finite], base[orders][finite]) if finite.any() else None
+    return out
+
+
+def evaluate(matrix: Matrix, mode: str, train_days: int, test_days: int, *, reps: int,
+             seed: int) -> dict:  # fmt: skip
+    """The report's ``evaluation``: in-sample savings of the best point over every order (so
+    labelled), or the walk-forward folds and their out-of-sample savings; with the plateau over
+    every day either way."""
+    days = np.arange(len(matrix.dates))
+    out: dict = {"mode": mode}
+    if mode == "walk_forward":
+        out |= {"train_days": train_days, "test_days": test_days}
+        out |= walk_forward(matrix, train_days, test_days, reps=reps, seed=seed)
+    else:
+        best = matrix.best(days)
+        out["in_sample"] = {
+            name: savings(matrix.costs[best], base, matrix.day, reps=reps, seed=seed)
+            for name, base in matrix.baselines.items()
+        }
+        out["note"] = (
+            "in-sample: the best point was chosen on these same orders, so these savings are "
+            "biased upwards; evaluation.mode walk_forward gives out-of-sample figures"
+        )
+    out["plateau"] = plateau(matrix, days, reps=reps, seed=seed)
+    out["bootstrap"] = {
+        "reps": reps, "seed": seed, "confidence": CONFIDENCE,
+        "method": "paired percentile bootstrap; days drawn with replacement, each with all its "
+        "orders",
+    }  # fmt: skip
     return out

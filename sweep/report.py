@@ -19,6 +19,7 @@ from router.metrics import combine, summarize
 from router.orders import ParentOrder
 from router.replay import HOWS
 from sweep.backtest import Day, SweepData, replay_router
+from sweep.evaluation import Matrix
 
 BASELINES = ("best_ask", "twap", "vwap")
 #: Beside the vwap figures: its schedule is not one a trader could have followed.
@@ -36,10 +37,29 @@ def _number(value: float | None) -> float | None:
 
 def rank_trials(trials: list[dict], grid: GridConfig) -> list[dict]:
     """Trials by objective, ties in grid order (lambda_over slowest, the last name fastest)."""
+    index = _grid_index(grid)
+    return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in grid.names)]))
+
+
+def _grid_index(grid: GridConfig) -> dict[tuple, int]:
     index: dict[tuple, int] = {}
     for i, point in enumerate(grid.points()):
         index.setdefault(tuple(point.as_dict()[k] for k in grid.names), i)
-    return sorted(trials, key=lambda t: (t["objective"], index[tuple(t[k] for k in grid.names)]))
+    return index
+
+
+def objective_matrix(
+    trials: list[dict], grid: GridConfig, runs: list[OrderRun], dates: list[str]
+) -> Matrix:
+    """Every trial's cost of every order (from the trials, in grid order) and every baseline's
+    (from the driver's replay: a baseline's cost does not depend on the grid point)."""
+    index = _grid_index(grid)
+    ordered = sorted(trials, key=lambda t: index[tuple(t[k] for k in grid.names)])
+    baselines = {
+        name: [[r.results[name].order_cost for r in runs if r.date == date] for date in dates]
+        for name in BASELINES
+    }
+    return Matrix.of(ordered, grid.names, dates, baselines)
 
 
 @dataclass(frozen=True, eq=False)

@@ -167,7 +167,8 @@ def test_readme_lists_exactly_the_report_keys(sweep_run):
     for key, value in report.items():
         value = value[0] if isinstance(value, list) else value  # days: each entry's keys
         assert set(value) <= set(documented[key]), key
-        assert set(documented[key]) - set(value) <= {"note", "queue_power", "stream"}, key
+        one_mode = {"in_sample", "train_days", "test_days", "folds", "out_of_sample"}
+        assert set(documented[key]) - set(value) <= {"note", "queue_power", "stream", *one_mode}
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
@@ -453,3 +454,54 @@ def test_the_vwap_baseline_is_labelled_hindsight(tmp_path):
     figures = _figures({name: result for name in ("router", *BASELINES)})
     assert figures["baselines"]["vwap_note"].startswith("hindsight benchmark")
     assert set(figures["baselines"]) == {"best_ask", "twap", "vwap", "vwap_note"}
+
+
+def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
+    """Four days, two orders a day (buys and sells), a Cont & Kukanov grid of three points,
+    train 2 days, test 1: each fold's chosen point and out-of-sample savings are what replays
+    of every point without Ray give."""
+    from producer.synthetic import generate_days
+    from router.config import load_config
+    from sweep.evaluation import Matrix, walk_forward
+    from sweep.report import replay_orders
+
+    paths = generate_days(tmp_path / "days" / "d.csv", seed=5, days=4, rows=2500)
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: days/d-*.csv, warmup_s: 0}\n"
+        "router: {model: cont_kukanov, tau_s: 5}\n"
+        "grid: {lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0, 0.005]}\n"
+        "orders: {per_day: 2, size: [500, 1500], side: both, horizon_s: 120, seed: 1}\n"
+        "evaluation: {mode: walk_forward, train_days: 2, test_days: 1, bootstrap_reps: 200}\n"
+    )
+    report = json.loads(run_sweep(tmp_path / "c.yaml", tmp_path / "out").stdout)
+    evaluation = report["evaluation"]
+    assert [f["test_dates"] for f in evaluation["folds"]] == [["2024-08-05"], ["2024-08-06"]]
+    assert len(report["orders"]) == 8 and {o["side"] for o in report["orders"]} == {"buy", "sell"}
+
+    config = load_config(tmp_path / "c.yaml")
+    data = SweepData.configured([load_mbp(p) for p in paths], config)
+    trials = [point.as_dict() | run_backtest(point, data) for point in config.grid.points()]
+    runs = [r for day in data.days for r in replay_orders(config.grid.points()[0], day, data)]
+    dates = [d.snapshots.window.date for d in data.days]
+    baselines = {
+        name: [[r.results[name].order_cost for r in runs if r.date == d] for d in dates]
+        for name in ("best_ask", "twap", "vwap")
+    }
+    expected = walk_forward(Matrix.of(trials, config.grid.names, dates, baselines), 2, 1,
+                            reps=200, seed=0)  # fmt: skip
+    assert flat(evaluation["folds"]) == pytest.approx(flat(expected["folds"]))
+    assert flat(evaluation["out_of_sample"]) == pytest.approx(flat(expected["out_of_sample"]))
+    assert [f["chosen"] for f in evaluation["folds"]] == [f["chosen"] for f in expected["folds"]]
+
+
+def flat(value, prefix: str = "") -> dict:
+    """Nested dicts and lists as one dict of paths to numbers (and other leaves)."""
+    if isinstance(value, dict):
+        return {
+            k: v for key, item in value.items() for k, v in flat(item, f"{prefix}/{key}").items()
+        }
+    if isinstance(value, list):
+        return {
+            k: v for i, item in enumerate(value) for k, v in flat(item, f"{prefix}/{i}").items()
+        }
+    return {prefix: value}
