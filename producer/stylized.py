@@ -35,6 +35,7 @@ import numpy as np
 
 from router import Snapshots, load_mbp
 from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
+from router.nbbo import national_best
 from router.plotting import pyplot
 
 TICK = 0.01
@@ -42,44 +43,12 @@ LAGS = 50
 SAMPLING_S = {"1s": 1, "1min": 60, "10min": 600}
 
 
-def top_of_book(snap: Snapshots) -> tuple[np.ndarray, np.ndarray]:
-    """Each venue's best bid and ask in force after every row (rows x venues; NaN: none)."""
-    venues = snap.venues
-    column = np.searchsorted(venues, snap.publisher_id)
-    rows = np.arange(len(snap))
-    bid = np.full((len(snap), len(venues)), np.nan)
-    ask = np.full((len(snap), len(venues)), np.nan)
-    for k in range(len(venues)):
-        mine = column == k
-        last = np.maximum.accumulate(np.where(mine, rows, -1))  # this venue's latest row
-        known = last >= 0
-        at = np.maximum(last, 0)
-        bid[:, k] = np.where(known & (snap.bid_sz[at, 0] > 0), snap.bid_px[at, 0], np.nan)
-        ask[:, k] = np.where(known & (snap.ask_sz[at, 0] > 0), snap.ask_px[at, 0], np.nan)
-    return bid, ask
-
-
-def _nan_max(values: np.ndarray) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    some = ~np.isnan(values).all(axis=1)
-    out[some] = np.nanmax(values[some], axis=1)
-    return out
-
-
-def _nan_min(values: np.ndarray) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    some = ~np.isnan(values).all(axis=1)
-    out[some] = np.nanmin(values[some], axis=1)
-    return out
-
-
 def facts(snap: Snapshots, tick: float = TICK) -> dict:
     """The stylized facts of one snapshot set (see the module docstring); spreads in ``tick``
     units."""
     window = snap.window
     inside = (snap.ts >= window.start_ns) & (snap.ts < window.end_ns)
-    bids, asks = top_of_book(snap)
-    nbb, nbo = _nan_max(bids), _nan_min(asks)
+    nbb, nbo = national_best(snap)
     # Time-weighted over the data: each row's NBBO lasts until the next row (the last: 0).
     until = np.r_[snap.ts[1:], snap.ts[-1:]]
     weight = np.where(inside, np.clip(until - snap.ts, 0, None), 0).astype(float)

@@ -18,6 +18,7 @@ from router.marketdata import SIDES
 from router.metrics import combine, summarize
 from router.orders import ParentOrder
 from router.replay import HOWS
+from router.tca import MARKOUTS_S, combined_markouts, combined_shortfall, markouts, shortfall
 from sweep.backtest import Day, SweepData, replay_router
 from sweep.evaluation import Matrix
 
@@ -73,6 +74,8 @@ class OrderRun:
     results: dict[str, StrategyResult]
     objective: float  # the router's, as a trial computes it
     decisions: DecisionStats | None
+    tca: dict[str, dict]  # per strategy: its shortfall and parts (router.tca)
+    markouts: dict[int, dict]  # the router's passive fills, per venue
 
     @property
     def date(self) -> str:
@@ -88,7 +91,9 @@ def replay_orders(point: GridPoint, day: Day, data: SweepData) -> list[OrderRun]
         fills, decisions = replay_router(point, timeline, order.size, data)
         runs = {"router": fills, **run_baselines(timeline, order.size)}
         results = {name: summarize(f, closing) for name, f in runs.items()}
-        out.append(OrderRun(order, view, runs, results, results["router"].order_cost, decisions))
+        tca = {name: shortfall(runs[name], r, view, order.size) for name, r in results.items()}
+        out.append(OrderRun(order, view, runs, results, results["router"].order_cost, decisions,
+                            tca, markouts(runs["router"], view)))  # fmt: skip
     return out
 
 
@@ -179,9 +184,20 @@ def build_report(
             for d in days
         ],
         "orders": [
-            {"date": r.date, **r.order.as_dict(), "objective": r.objective, **_figures(r.results)}
+            {
+                "date": r.date,
+                **r.order.as_dict(),
+                "objective": r.objective,
+                **_figures(r.results),
+                "tca": r.tca,
+            }
             for r in runs
         ],
+        "tca": {name: combined_shortfall([r.tca[name] for r in runs]) for name in names},
+        "markouts": {
+            "horizons_s": list(MARKOUTS_S),
+            "venues": {str(v): m for v, m in combined_markouts([r.markouts for r in runs]).items()},
+        },
     }
     if stream is not None:
         report["data"]["stream"] = stream

@@ -435,7 +435,8 @@ def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     assert fills == [40]
     snap = run.s
     order = ParentOrder(0, 1, 10_000)
-    day = OrderRun(order, snap, {"router": Fills.of("router", 10_000, run.records)}, {}, 0.0, None)
+    fills = {"router": Fills.of("router", 10_000, run.records)}
+    day = OrderRun(order, snap, fills, {}, 0.0, None, {}, {})
     (record,) = fill_rows(day)
     assert (record["how"], record["price"], record["shares"]) == ("quote_cross", 10.0, 40)
     assert (record["level_price"], record["level_shown"]) == (9.99, 40)
