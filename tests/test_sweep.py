@@ -457,10 +457,10 @@ def test_the_vwap_baseline_is_labelled_hindsight(tmp_path):
     assert set(figures["baselines"]) == {"best_ask", "twap", "vwap", "vwap_note"}
 
 
-def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
-    """Four days, two orders a day (buys and sells), a Cont & Kukanov grid of three points,
-    train 2 days, test 1: each fold's chosen point and out-of-sample savings are what replays
-    of every point without Ray give."""
+def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
+    """Four days, two orders a day (buys and sells), a Cont & Kukanov grid of four points,
+    train 2 days, test 1, swept with ``args``; and the walk-forward that replays of every point
+    without Ray give."""
     from producer.synthetic import generate_days
     from router.config import load_config
     from sweep.evaluation import Matrix, walk_forward
@@ -474,11 +474,7 @@ def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
         "orders: {per_day: 2, size: [500, 1500], side: both, horizon_s: 120, seed: 1}\n"
         "evaluation: {mode: walk_forward, train_days: 2, test_days: 1, bootstrap_reps: 200}\n"
     )
-    report = json.loads(run_sweep(tmp_path / "c.yaml", tmp_path / "out").stdout)
-    evaluation = report["evaluation"]
-    assert [f["test_dates"] for f in evaluation["folds"]] == [["2024-08-05"], ["2024-08-06"]]
-    assert len(report["orders"]) == 8 and {o["side"] for o in report["orders"]} == {"buy", "sell"}
-
+    report = json.loads(run_sweep(tmp_path / "c.yaml", tmp_path / "out", *args).stdout)
     config = load_config(tmp_path / "c.yaml")
     data = SweepData.configured([load_mbp(p) for p in paths], config)
     trials = [point.as_dict() | run_backtest(point, data) for point in config.grid.points()]
@@ -488,11 +484,39 @@ def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
         name: [[r.results[name].order_cost for r in runs if r.date == d] for d in dates]
         for name in ("best_ask", "twap", "vwap")
     }
-    expected = walk_forward(Matrix.of(trials, config.grid.names, dates, baselines), 2, 1,
-                            reps=200, seed=0)  # fmt: skip
+    matrix = Matrix.of(trials, config.grid.names, dates, baselines)
+    return report, walk_forward(matrix, 2, 1, reps=200, seed=0)
+
+
+def assert_same_walk_forward(report: dict, expected: dict) -> None:
+    evaluation = report["evaluation"]
+    assert [f["test_dates"] for f in evaluation["folds"]] == [["2024-08-05"], ["2024-08-06"]]
+    assert [f["chosen"] for f in evaluation["folds"]] == [f["chosen"] for f in expected["folds"]]
     assert flat(evaluation["folds"]) == pytest.approx(flat(expected["folds"]))
     assert flat(evaluation["out_of_sample"]) == pytest.approx(flat(expected["out_of_sample"]))
-    assert [f["chosen"] for f in evaluation["folds"]] == [f["chosen"] for f in expected["folds"]]
+
+
+def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
+    report, expected = walk_forward_case(tmp_path)
+    assert len(report["orders"]) == 8 and {o["side"] for o in report["orders"]} == {"buy", "sell"}
+    assert_same_walk_forward(report, expected)
+
+
+def test_a_walk_forward_on_a_three_node_cluster_matches_single_process_replays(tmp_path):
+    """The head has no CPUs: every trial runs on one of two worker nodes, the days travel
+    between object stores; each fold's numbers are still those of a single process."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    workers = {cluster.add_node(num_cpus=1).node_id for _ in range(2)}
+    cluster.wait_for_nodes()
+    try:
+        report, expected = walk_forward_case(tmp_path, "--address", cluster.address)
+    finally:
+        cluster.shutdown()
+    with open(tmp_path / "out" / "trials.csv") as fh:
+        assert {row["node_id"] for row in csv.DictReader(fh)} <= workers
+    assert_same_walk_forward(report, expected)
 
 
 def flat(value, prefix: str = "") -> dict:
