@@ -236,7 +236,7 @@ def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
             )
             for r in outcome.runs
         ]
-        for path in write_plots(runs, outcome.trials, outcome.grid, args.out):
+        for path in write_plots(runs, outcome.trials, outcome.grid, outcome.report, args.out):
             print(f"wrote {path}", file=sys.stderr)
 
 

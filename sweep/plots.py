@@ -10,6 +10,7 @@ from router import Fills
 from router.config import GridConfig
 from router.plotting import pyplot
 from router.replay import CLEANUP, PASSIVE
+from router.tca import PARTS
 
 
 def fills_figure(runs: dict[str, Fills], start_ns: int):
@@ -77,23 +78,100 @@ def grid_figure(trials: list[dict], grid: GridConfig):
     return fig
 
 
+def savings_figure(evaluation: dict):
+    """Savings against each baseline with their 95 % intervals: the mean over orders and the
+    volume-weighted figure; out-of-sample in walk_forward mode, else in-sample (so titled)."""
+    plt = pyplot()
+    walk = evaluation["mode"] == "walk_forward"
+    figures = evaluation["out_of_sample" if walk else "in_sample"]
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    for offset, key in ((-0.12, "mean_bps"), (0.12, "weighted_bps")):
+        for x, f in enumerate(figures.values()):
+            if f.get(key) is None:
+                continue
+            low, high = f.get(f"{key}_ci95", [f[key], f[key]])
+            ax.errorbar(x + offset, f[key], yerr=[[f[key] - low], [high - f[key]]], fmt="o",
+                        capsize=4, color="C0" if key == "mean_bps" else "C1",
+                        label=key.replace("_bps", "") if x == 0 else None)  # fmt: skip
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(figures)), list(figures))
+    ax.set_ylabel("savings, bps (95 % interval)")
+    ax.set_title("out-of-sample savings (walk-forward)" if walk else "in-sample savings")
+    ax.legend()
+    return fig
+
+
+def folds_figure(evaluation: dict, grid: GridConfig):
+    """Each walk-forward fold's chosen grid point, by its test day's date."""
+    plt = pyplot()
+    points = [p.as_dict() for p in grid.points()]
+    chosen = [points.index(f["chosen"]) for f in evaluation["folds"]]
+    labels = {i: ", ".join(f"{v:g}" for v in points[i].values()) for i in sorted(set(chosen))}
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(chosen) + 2), 4), layout="constrained")
+    ax.plot(range(len(chosen)), chosen, marker="o")
+    ax.set_xticks(range(len(chosen)), [f["test_dates"][0][5:] for f in evaluation["folds"]],
+                  rotation=90)  # fmt: skip
+    ax.set_yticks(list(labels), list(labels.values()))
+    ax.set_ylim(-0.5, len(points) - 0.5)
+    ax.set_xlabel("test day")
+    ax.set_ylabel(", ".join(grid.names))
+    ax.set_title(f"chosen point per fold ({len(points)} grid points)")
+    return fig
+
+
+def tca_figure(tca: dict):
+    """Each strategy's shortfall parts stacked (bps of the arrival notional), the total
+    marked."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    names = list(tca)
+    for i, name in enumerate(names):
+        up = down = 0.0
+        for k, part in enumerate(PARTS):
+            value = tca[name][part] or 0.0
+            base = up if value >= 0 else down
+            ax.bar(i, value, bottom=base, color=f"C{k}", label=part if i == 0 else None)
+            up, down = (up + value, down) if value >= 0 else (up, down + value)
+        if tca[name]["shortfall_bps"] is not None:
+            ax.plot(i, tca[name]["shortfall_bps"], "k_", markersize=30, mew=2)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("bps of arrival notional (bar: total)")
+    ax.set_title("implementation shortfall by part")
+    ax.legend(fontsize="small", ncols=3)
+    return fig
+
+
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=120)
     pyplot().close(fig)
 
 
+#: More orders than this: no fills PNG per order (the JSON and fills.csv have them all).
+MAX_FILLS_PLOTS = 20
+
+
 def write_plots(
-    days: list[tuple[str, dict[str, Fills], int]], trials: list[dict], grid: GridConfig, out: Path
+    days: list[tuple[str, dict[str, Fills], int]],
+    trials: list[dict],
+    grid: GridConfig,
+    report: dict,
+    out: Path,
 ) -> list[Path]:
-    """grid.png and, per (label, runs, window start) order, fills.png (one order) or
-    fills-LABEL.png (several: the date, with the order's start and side when a day has
-    several) in ``out``."""
+    """In ``out``: grid.png, savings.png, tca.png, folds.png (walk_forward), and per
+    (label, runs, window start) order fills.png (one order) or fills-LABEL.png (up to
+    ``MAX_FILLS_PLOTS``: the date, with the order's start and side when a day has several)."""
     pyplot()  # fail early, before any file is written
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for label, runs, start_ns in days:
-        path = out / ("fills.png" if len(days) == 1 else f"fills-{label.replace(':', '')}.png")
-        _save(fills_figure(runs, start_ns), path)
-        written.append(path)
-    _save(grid_figure(trials, grid), out / "grid.png")
-    return [*written, out / "grid.png"]
+    figures = {"grid.png": grid_figure(trials, grid)}
+    if len(days) <= MAX_FILLS_PLOTS:
+        for label, runs, start_ns in days:
+            name = "fills.png" if len(days) == 1 else f"fills-{label.replace(':', '')}.png"
+            figures[name] = fills_figure(runs, start_ns)
+    figures["savings.png"] = savings_figure(report["evaluation"])
+    figures["tca.png"] = tca_figure(report["tca"])
+    if report["evaluation"]["mode"] == "walk_forward":
+        figures["folds.png"] = folds_figure(report["evaluation"], grid)
+    for name, fig in figures.items():
+        _save(fig, out / name)
+    return [out / name for name in figures]

@@ -238,7 +238,7 @@ def test_trials_run_on_the_worker_nodes_of_a_three_node_cluster(tmp_path):
 def test_plot_writes_both_pngs(tmp_path):
     done = run_sweep(small_day_config(tmp_path), tmp_path / "out", "--plot", "--smoke-test")
     assert json.loads(done.stdout)["trials"]["count"] == 1  # --smoke-test: one grid point
-    for name in ("fills.png", "grid.png"):
+    for name in ("fills.png", "grid.png", "savings.png", "tca.png"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
 
 
@@ -497,7 +497,10 @@ def assert_same_walk_forward(report: dict, expected: dict) -> None:
 
 
 def test_a_walk_forward_sweep_matches_single_process_replays(tmp_path):
-    report, expected = walk_forward_case(tmp_path)
+    report, expected = walk_forward_case(tmp_path, "--plot")
+    for name in ("folds.png", "savings.png", "tca.png"):
+        assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG"), name
+    assert len(list((tmp_path / "out").glob("fills-2024-08-0?-*-*.png"))) == 8  # one an order
     assert len(report["orders"]) == 8 and {o["side"] for o in report["orders"]} == {"buy", "sell"}
     assert_same_walk_forward(report, expected)
 
