@@ -21,6 +21,7 @@ from router.latency import NONE as NO_LATENCY
 from router.latency import VenueLatency
 from router.metrics import combine
 from router.orders import Orders, ParentOrder
+from router.tca import PARTS, combined_shortfall, shortfall
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,18 +102,22 @@ def replay_router(
 
 def run_backtest(point: GridPoint, data: SweepData) -> dict:
     """Replay the router at ``point`` for every order of every day: the objective (the sum of
-    every order's cost), ``costs`` (per day, each order's: a row of the objective matrix) and
-    the fill figures over all orders."""
-    results, costs = [], []
+    every order's cost), ``costs`` (per day, each order's: a row of the objective matrix), the
+    fill figures over all orders and the shortfall's parts (``tca_*_bps``, see router.tca)."""
+    results, costs, parts = [], [], []
     for day in data.days:
         costs.append([])
         for order, closing in zip(day.orders, day.closings, strict=True):
-            timeline = data.timeline(order.view(day.snapshots))
-            result = summarize(replay_router(point, timeline, order.size, data)[0], closing)
+            view = order.view(day.snapshots)
+            fills = replay_router(point, data.timeline(view), order.size, data)[0]
+            result = summarize(fills, closing)
             results.append(result)
+            parts.append(shortfall(fills, result, view, order.size))
             costs[-1].append(result.order_cost)
+    tca = combined_shortfall(parts)
     return {
         "objective": sum(r.order_cost for r in results),
         "costs": costs,
         **combine(results).as_dict(),
+        **{f"tca_{k.removesuffix('_bps')}_bps": tca[k] for k in ("shortfall_bps", *PARTS)},
     }

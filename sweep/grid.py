@@ -25,8 +25,7 @@ def trainable(config: dict, *, data: SweepData, days: list[ray.ObjectRef]) -> No
     ``tune.with_parameters``; each day is its own object in the store, fetched here."""
     data = replace(data, days=tuple(ray.get(days)))
     metrics = run_backtest(GridPoint.of(config), data)
-    if metrics["avg_fill_px"] is None:  # Tune stores metrics as numbers
-        metrics["avg_fill_px"] = math.nan
+    metrics = {k: math.nan if v is None else v for k, v in metrics.items()}  # Tune: numbers
     tune.report(metrics | {"node_id": ray.get_runtime_context().get_node_id()})
 
 
@@ -66,5 +65,6 @@ def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: i
             k: result.metrics[k]
             for k in ("total_cash", "avg_fill_px", "filled_shares", "unfilled_shares")
         }
+        | {k: v for k, v in result.metrics.items() if k.startswith("tca_")}
         for result in results
     ]

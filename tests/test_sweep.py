@@ -45,6 +45,21 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "fees_paid": pytest.approx(500 * 0.003),
         "rebates_earned": 0.0,
         "closing_shares_beyond_depth": 0,
+        # arrival mid 9.995 (venue 1's 9.99/10.00); 300 taken at 10.00 then (mid 9.995), 200
+        # at 10.01 at 1 s (mid 10.00: venue 1 still shows its ask): $ spread 1.5 + 2.0, timing
+        # 200 x 0.005 = 1.0, fees 1.5; the shortfall, 5,003.5 - 500 x 9.995 = 6.0
+        **{
+            f"tca_{k}_bps": pytest.approx(v / (500 * 9.995) * 10_000)
+            for k, v in {
+                "shortfall": 6.0,
+                "spread": 3.5,
+                "timing": 1.0,
+                "cleanup": 0.0,
+                "fees": 1.5,
+                "rebates": 0.0,
+                "opportunity": 0.0,
+            }.items()
+        },
     }
     short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
     # 200 shares missing, priced up the last displayed asks: venue 1's 300 at 10.00 plus fee.
