@@ -293,12 +293,15 @@ def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
 def _column_sums(values: np.ndarray, out: np.ndarray) -> None:
     """``np.add.reduce(values, axis=0)``: numpy adds the rows in order, unless a single column
     makes them one contiguous run."""
-    if values.shape[1] == 1:
+    rows, n = values.shape
+    if n == 1:
         out[0] = _numpy_sum(values.ravel())
         return
-    out[:] = 0.0
-    for i in range(values.shape[0]):
-        out += values[i]
+    for j in range(n):
+        out[j] = 0.0
+    for i in range(rows):
+        for j in range(n):
+            out[j] += values[i, j]
 
 
 @njit(cache=True)
@@ -334,8 +337,9 @@ def _pairwise_sum(values: np.ndarray, start: int, end: int) -> float:
         else:
             half = (end - start) // 2
             cut = start + half - half % 8
-            starts[todo : todo + 3] = (0, cut, start)
-            ends[todo : todo + 3] = (-1, end, cut)
+            ends[todo] = -1  # popped last: add the two halves' sums
+            starts[todo + 1], ends[todo + 1] = cut, end
+            starts[todo + 2], ends[todo + 2] = start, cut  # popped first
             todo += 3
     return sums[0]
 
