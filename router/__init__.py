@@ -1,6 +1,6 @@
 """sor-sweep's domain: market data, the allocator, the replay simulator, baselines and metrics.
 
-Pure Python and numpy; nothing here imports Kafka or Ray.
+Python, numpy and numba (the placement optimiser's steps); nothing here imports Kafka or Ray.
 """
 
 from router.allocator import Venue, allocate, compute_cost

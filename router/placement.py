@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 #: Limit orders are boxed to this multiple of S: when over-execution is cheap (lambda_o below
 #: h + r) posting beyond S - M pays, and the box keeps the search bounded.
@@ -93,7 +94,8 @@ class Schedule:
     """How long the stochastic approximation runs: ``steps`` gradient steps of ``batch``
     samples each, in ``epochs`` rounds that restart from the previous round's average with the
     step scaled by ``shrink``. With the defaults the answer's expected cost is within the noise of
-    a brute-force search on the tests' closed-form and multi-venue cases, in about 50 ms.
+    a brute-force search on the tests' closed-form and multi-venue cases, in about 2 ms at four
+    venues (docs/benchmarks.md).
     """
 
     steps: int = 3200
@@ -119,11 +121,43 @@ def optimise(
     gradient's norm, is the robust step of Nemirovski et al. (2009). The cost is flat along
     M + sum L = S, which plain averaging crosses slowly: restarting from each round's average
     with a smaller step (``schedule``) gets there in far fewer steps.
+
+    The steps run compiled (:func:`_descend`), one call a round: the router decides every
+    ``tau_s`` seconds and a sweep replays every grid point, so each call's time counts. The
+    answer is bit for bit that of :func:`optimise_reference`, the same algorithm in numpy.
     """
-    schedule = schedule or Schedule()
-    p, shares = problem.penalties, problem.shares
+    return _optimise(problem, outflow, rng, schedule or Schedule(), _descend)
+
+
+def optimise_reference(
+    problem: Problem,
+    outflow: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    schedule: Schedule | None = None,
+) -> Placement:
+    """:func:`optimise` with each step in numpy, vectorised over its batch: some 30 times
+    slower, but it reads as the algorithm; tests and the benchmark hold the compiled one to it."""
+    return _optimise(problem, outflow, rng, schedule or Schedule(), _descend_numpy)
+
+
+#: One round of steps: (outflow, Q, draws, M, L, step, S, take, make, theta, lambda_u, lambda_o,
+#: M cap, L cap) -> the round's average (M, L). Step t uses the samples ``outflow[draws[t]]``.
+Descend = Callable[..., tuple[float, np.ndarray]]
+
+
+def _optimise(
+    problem: Problem,
+    outflow: np.ndarray,
+    rng: np.random.Generator,
+    schedule: Schedule,
+    descend: Descend,
+) -> Placement:
+    """Everything but the steps: the box, the step size, the rounds and their samples. The
+    random draws happen here, in numpy, so both ``descend`` see the same samples."""
+    p, shares = problem.penalties, float(problem.shares)
     venues = len(problem.queue)
-    market_cap, limit_cap = problem.market_cap, LIMIT_BOX * shares
+    market_cap, limit_cap = float(problem.market_cap), LIMIT_BOX * shares
     if shares <= 0 or not len(outflow):
         return Placement(market_cap, np.zeros(venues))
     bound_m = problem.take + 2 * p.theta_queue + p.lambda_under + p.lambda_over
@@ -134,27 +168,208 @@ def optimise(
     step = schedule.step_scale * diameter / (gradient_bound * math.sqrt(per_epoch))
 
     market, limits = market_cap / 2, np.full(venues, min(limit_cap, shares / (2 * venues)))
-    under_slope = -(p.lambda_under + p.theta_queue)
+    # One type and layout per argument: every call reuses the one compiled specialisation.
+    samples = np.ascontiguousarray(outflow, dtype=float), np.asarray(problem.queue, dtype=float)
+    terms = (
+        shares,
+        float(problem.take),
+        np.asarray(problem.make, dtype=float),
+        float(p.theta_queue),
+        float(p.lambda_under),
+        float(p.lambda_over),
+        market_cap,
+        limit_cap,
+    )
     for _ in range(schedule.epochs):
-        rooms = outflow[rng.integers(len(outflow), size=(per_epoch, schedule.batch))]
-        rooms -= problem.queue  # xi - Q: shares that reach our order, if positive
-        sum_market, sum_limits = 0.0, np.zeros(venues)
-        for room in rooms:
-            executed = market + np.minimum(limits, np.maximum(room, 0.0)).sum(axis=1)
-            # d cost / d executed, per sample: -(lambda_u + theta) while short, lambda_o if over
-            slope = np.where(
-                executed < shares, under_slope, np.where(executed > shares, p.lambda_over, 0.0)
-            )
-            grad_m = problem.take + p.theta_queue + slope.mean()
-            reaching = room > limits  # the queue outflow passes our whole order
-            grad_l = p.theta_queue + (reaching * (slope[:, None] - problem.make)).mean(axis=0)
-            market = min(max(market - step * grad_m, 0.0), market_cap)
-            limits = np.clip(limits - step * grad_l, 0.0, limit_cap)
-            sum_market += market
-            sum_limits += limits
-        market, limits = sum_market / per_epoch, sum_limits / per_epoch
+        draws = rng.integers(len(outflow), size=(per_epoch, schedule.batch))
+        market, limits = descend(*samples, draws, market, limits, step, *terms)
         step *= schedule.shrink
     return Placement(market, limits)
+
+
+def _descend_numpy(
+    outflow: np.ndarray,
+    queue: np.ndarray,
+    draws: np.ndarray,
+    market: float,
+    limits: np.ndarray,
+    step: float,
+    shares: float,
+    take: float,
+    make: np.ndarray,
+    theta: float,
+    lambda_under: float,
+    lambda_over: float,
+    market_cap: float,
+    limit_cap: float,
+) -> tuple[float, np.ndarray]:
+    """One round's steps, each vectorised over its batch (see :data:`Descend`)."""
+    rooms = outflow[draws] - queue  # xi - Q: shares that reach our order, if positive
+    under_slope = -(lambda_under + theta)
+    sum_market, sum_limits = 0.0, np.zeros(len(limits))
+    for room in rooms:
+        executed = market + np.minimum(limits, np.maximum(room, 0.0)).sum(axis=1)
+        # d cost / d executed, per sample: -(lambda_u + theta) while short, lambda_o if over
+        slope = np.where(
+            executed < shares, under_slope, np.where(executed > shares, lambda_over, 0.0)
+        )
+        grad_m = take + theta + slope.mean()
+        reaching = room > limits  # the queue outflow passes our whole order
+        grad_l = theta + (reaching * (slope[:, None] - make)).mean(axis=0)
+        market = min(max(market - step * grad_m, 0.0), market_cap)
+        limits = np.clip(limits - step * grad_l, 0.0, limit_cap)
+        sum_market += market
+        sum_limits += limits
+    return sum_market / len(rooms), sum_limits / len(rooms)
+
+
+@njit(cache=True)
+def _descend(
+    outflow: np.ndarray,
+    queue: np.ndarray,
+    draws: np.ndarray,
+    market: float,
+    limits: np.ndarray,
+    step: float,
+    shares: float,
+    take: float,
+    make: np.ndarray,
+    theta: float,
+    lambda_under: float,
+    lambda_over: float,
+    market_cap: float,
+    limit_cap: float,
+) -> tuple[float, np.ndarray]:
+    """:func:`_descend_numpy` in loops over each batch's samples and venues, adding in numpy's
+    order (the helpers below), so that its rounding, and its answer, are numpy's to the bit."""
+    steps, batch = draws.shape
+    venues = len(queue)
+    under_slope = -(lambda_under + theta)
+    limits = limits.copy()
+    sum_market, sum_limits = 0.0, np.zeros(venues)
+    rooms = np.empty((batch, venues))  # xi - Q per sample and venue
+    fills = np.empty((batch, venues))
+    passing = np.empty((batch, venues))  # slope - make_k where xi_k - Q_k > L_k, else 0
+    filled, slopes, columns = np.empty(batch), np.empty(batch), np.empty(venues)
+    for t in range(steps):
+        for b in range(batch):
+            for k in range(venues):
+                rooms[b, k] = outflow[draws[t, b], k] - queue[k]
+                fills[b, k] = min(limits[k], max(rooms[b, k], 0.0))
+        _row_sums(fills, filled)
+        for b in range(batch):
+            executed = market + filled[b]
+            if executed < shares:
+                slopes[b] = under_slope
+            elif executed > shares:
+                slopes[b] = lambda_over
+            else:
+                slopes[b] = 0.0
+            for k in range(venues):
+                passing[b, k] = slopes[b] - make[k] if rooms[b, k] > limits[k] else 0.0
+        _column_sums(passing, columns)
+        grad_m = take + theta + _numpy_sum(slopes) / batch
+        market = min(max(market - step * grad_m, 0.0), market_cap)
+        for k in range(venues):
+            limits[k] = min(max(limits[k] - step * (theta + columns[k] / batch), 0.0), limit_cap)
+            sum_limits[k] += limits[k]
+        sum_market += market
+    return sum_market / steps, sum_limits / steps
+
+
+@njit(cache=True)
+def _row_sums(values: np.ndarray, out: np.ndarray) -> None:
+    """``np.add.reduce(values, axis=1)``: numpy adds each row as a contiguous run."""
+    rows, n = values.shape
+    if n < 8:  # numpy adds so few in order; no call per row here, it would cost more than the sum
+        for i in range(rows):
+            out[i] = _ordered_sum(values[i], 0, n, 1)
+    else:
+        for i in range(rows):
+            out[i] = _numpy_sum(values[i])
+
+
+@njit(cache=True)
+def _column_sums(values: np.ndarray, out: np.ndarray) -> None:
+    """``np.add.reduce(values, axis=0)``: numpy adds the rows in order, unless a single column
+    makes them one contiguous run."""
+    rows, n = values.shape
+    if n == 1:
+        out[0] = _numpy_sum(values.ravel())
+        return
+    for j in range(n):
+        out[j] = 0.0
+    for i in range(rows):
+        for j in range(n):
+            out[j] += values[i, j]
+
+
+@njit(cache=True)
+def _numpy_sum(values: np.ndarray) -> float:
+    """``np.add.reduce`` of a contiguous run: numpy adds its buffers of 8,192 values in order,
+    each one pairwise (:func:`_pairwise_sum`)."""
+    total = 0.0
+    for start in range(0, len(values), 8192):
+        total += _pairwise_sum(values, start, min(start + 8192, len(values)))
+    return total
+
+
+@njit(cache=True)
+def _pairwise_sum(values: np.ndarray, start: int, end: int) -> float:
+    """Up to 128 values are one block (:func:`_block_sum`); above, numpy sums the two halves,
+    cut at a multiple of 8, recursively. Cached numba code must not recurse (numba issue 6061:
+    a segfault on loading), so the same tree is walked with a stack of ranges, a negative end
+    marking "add the last two sums"."""
+    if end - start <= 128:
+        return _block_sum(values, start, end)
+    # Ample: a buffer of 8,192 values halves to blocks of 128 in 6 levels, 3 ranges each.
+    starts, ends, sums = np.empty(32, np.int64), np.empty(32, np.int64), np.empty(32)
+    starts[0], ends[0], todo, done = start, end, 1, 0
+    while todo:
+        todo -= 1
+        start, end = starts[todo], ends[todo]
+        if end < 0:
+            done -= 1
+            sums[done - 1] += sums[done]
+        elif end - start <= 128:
+            sums[done] = _block_sum(values, start, end)
+            done += 1
+        else:
+            half = (end - start) // 2
+            cut = start + half - half % 8
+            ends[todo] = -1  # popped last: add the two halves' sums
+            starts[todo + 1], ends[todo + 1] = cut, end
+            starts[todo + 2], ends[todo + 2] = start, cut  # popped first
+            todo += 3
+    return sums[0]
+
+
+@njit(cache=True)
+def _block_sum(values: np.ndarray, start: int, stop: int) -> float:
+    """Up to 128 values: below 8 in order, else eight interleaved partial sums added as a
+    tree, then the tail in order."""
+    if stop - start < 8:
+        return _ordered_sum(values, start, stop, 1)
+    whole = stop - (stop - start) % 8
+    total = (
+        (_ordered_sum(values, start, whole, 8) + _ordered_sum(values, start + 1, whole, 8))
+        + (_ordered_sum(values, start + 2, whole, 8) + _ordered_sum(values, start + 3, whole, 8))
+    ) + (
+        (_ordered_sum(values, start + 4, whole, 8) + _ordered_sum(values, start + 5, whole, 8))
+        + (_ordered_sum(values, start + 6, whole, 8) + _ordered_sum(values, start + 7, whole, 8))
+    )
+    for i in range(whole, stop):
+        total += values[i]
+    return total
+
+
+@njit(cache=True)
+def _ordered_sum(values: np.ndarray, start: int, stop: int, stride: int) -> float:
+    """``values[start:stop:stride]`` left to right (indices, not a slice: no new array)."""
+    total = 0.0
+    for i in range(start, stop, stride):
+        total += values[i]
+    return total
 
 
 def closed_form(
