@@ -166,11 +166,15 @@ class _Run:
             order.expires = min(order.expires, cancel)
 
     def run_until(self, horizon: np.ndarray) -> None:
-        """Apply each venue's states up to its exchange-time ``horizon[venue]``, all venues'
-        states in time order, filling the orders resting there."""
+        """Apply each venue's states up to its exchange-time ``horizon[venue]``, filling the
+        orders resting there: the states of venues where we rest in time order, one by one (a
+        fill at one may cancel the others); a venue where nothing rests at once."""
         parts = [np.zeros(0, dtype=np.int64)]
         for venue, rows in enumerate(self.t.venue_rows):
             stop = int(np.searchsorted(self.s.ts[rows], horizon[venue], side="right"))
+            if venue not in self.resting:
+                self.market.apply_rows(venue, stop)
+                continue
             parts.append(rows[self.market.cursor[venue] : stop])
         for row in np.sort(np.concatenate(parts)):
             venue = int(self.t.venue_index[row])

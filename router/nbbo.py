@@ -45,10 +45,14 @@ def national_best(snap: Snapshots) -> tuple[np.ndarray, np.ndarray]:
     return _nan_max(bids), _nan_min(asks)
 
 
-def mid_at(snap: Snapshots, ts: np.ndarray) -> np.ndarray:
-    """The NBBO mid in force at each exchange time ``ts`` (after every row at or before it;
-    NaN before the first row or where a side is empty)."""
+def mids(snap: Snapshots) -> np.ndarray:
+    """The NBBO mid in force after every row (NaN where a side is empty)."""
     nbb, nbo = national_best(snap)
+    return (nbb + nbo) / 2
+
+
+def at_times(snap: Snapshots, per_row: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """``per_row`` (a value after every row) in force at each exchange time ``ts``: after every
+    row at or before it; NaN before the first row."""
     row = np.searchsorted(snap.ts, ts, side="right") - 1
-    mid = (nbb + nbo) / 2
-    return np.where(row >= 0, mid[np.maximum(row, 0)], np.nan)
+    return np.where(row >= 0, per_row[np.maximum(row, 0)], np.nan)

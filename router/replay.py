@@ -97,7 +97,7 @@ class Market:
         self.seen_cursor = np.zeros(venues, dtype=np.int64)  # next of the venue's rows to see
         self.planned = Liquidity(venues, ASK)  # what we sent to take, as the states seen show it
 
-    def _apply(self, venue: int, stop: int) -> None:
+    def apply_rows(self, venue: int, stop: int) -> None:
         """Apply the venue's rows up to (not including) its ``stop``-th; if something it took
         there still counts, each state is observed, so that a level gone in between is noticed."""
         rows = self.timeline.venue_rows[venue]
@@ -111,12 +111,12 @@ class Market:
 
     def step(self, venue: int) -> None:
         """Apply the venue's next state."""
-        self._apply(venue, int(self.cursor[venue]) + 1)
+        self.apply_rows(venue, int(self.cursor[venue]) + 1)
 
     def apply_to(self, venue: int, ts: int) -> None:
         """The venue's state at exchange time ``ts``: every state of it with ts_event <= ts."""
         rows = self.timeline.venue_rows[venue]
-        self._apply(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
+        self.apply_rows(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
 
     def seen_rows(self, ts: int) -> np.ndarray:
         """Per venue, the latest state received by local time ``ts`` (-1: none yet); the

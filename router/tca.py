@@ -26,7 +26,7 @@ import numpy as np
 
 from router.marketdata import Snapshots
 from router.metrics import StrategyResult
-from router.nbbo import mid_at
+from router.nbbo import at_times, mids
 from router.replay import CLEANUP, PASSIVE, Fills
 
 PARTS = ("spread", "timing", "cleanup", "fees", "rebates", "opportunity")
@@ -35,12 +35,13 @@ MARKOUTS_S = (1, 10)
 
 def shortfall(fills: Fills, result: StrategyResult, snap: Snapshots, size: int) -> dict:
     """The shortfall in bps of the arrival mid, and its parts (``PARTS``), also in bps."""
-    arrival = _arrival_mid(snap)
+    mid_rows = mids(snap)
+    arrival = _arrival_mid(snap, mid_rows)
     if not np.isfinite(arrival) or not np.isfinite(result.order_cost):
         return {"shortfall_bps": None, **dict.fromkeys(PARTS)}
     shares, price = fills.shares.astype(float), fills.price
     closing = fills.liquidity == CLEANUP
-    mid = mid_at(snap, fills.ts)
+    mid = at_times(snap, mid_rows, fills.ts)
     mid = np.where(np.isnan(mid), arrival, mid)
     dollars = {
         "spread": float((shares * (price - mid))[~closing].sum()),
@@ -92,10 +93,9 @@ def combined_markouts(per_order: list[dict[int, dict]]) -> dict[int, dict]:
     return out
 
 
-def _arrival_mid(snap: Snapshots) -> float:
+def _arrival_mid(snap: Snapshots, mid: np.ndarray) -> float:
     """The NBBO mid in force when the order starts (or, when the data start later, the first
-    one after it)."""
-    mid = mid_at(snap, snap.ts)
+    one after it); ``mid``: after every row."""
     known = np.flatnonzero(np.isfinite(mid) & (snap.ts <= snap.window.start_ns))
     if len(known):
         return float(mid[known[-1]])
@@ -110,6 +110,7 @@ def markouts(fills: Fills, snap: Snapshots) -> dict[int, dict]:
     for a horizon are left out of it: ``Ns_shares`` gives the shares each figure is over."""
     passive = fills.liquidity == PASSIVE
     out: dict[int, dict] = {}
+    mid_rows = mids(snap) if passive.any() else None
     last = snap.ts[-1] if len(snap) else 0
     for venue in np.unique(fills.publisher_id[passive]):
         mine = passive & (fills.publisher_id == venue)
@@ -118,7 +119,11 @@ def markouts(fills: Fills, snap: Snapshots) -> dict[int, dict]:
         for seconds in MARKOUTS_S:
             later = ts + seconds * 1_000_000_000
             known = later <= last
-            move = (mid_at(snap, later[known]) - price[known]) / np.abs(price[known]) * 10_000
+            move = (
+                (at_times(snap, mid_rows, later[known]) - price[known])
+                / np.abs(price[known])
+                * 10_000
+            )
             weights = shares[known]
             entry[f"{seconds}s_bps"] = (
                 float((move * weights).sum() / weights.sum()) if weights.sum() else None
