@@ -135,13 +135,21 @@ def combine(results: list[StrategyResult]) -> StrategyResult:
 
 
 def savings_bps(baseline: StrategyResult, router: StrategyResult) -> float | None:
-    """(cost_baseline - cost_router) / |cost_baseline| * 10,000 on the cost per share of the
+    """(cost_baseline - cost_router) / |cost_baseline| * 10,000 on the cost per share of one
     order (a sell's cost is minus its proceeds per share, fees added: lower is better on both
     sides); None if either cost is not finite."""
-    base, mine = baseline.cost_per_share, router.cost_per_share
-    if not (math.isfinite(base) and math.isfinite(mine)):
+    return pooled_savings_bps([(baseline, router)])
+
+
+def pooled_savings_bps(pairs: list[tuple[StrategyResult, StrategyResult]]) -> float | None:
+    """Several orders' (baseline, router) results as one figure: the total saved over the
+    total |baseline cost|, in bps; so each order weighs by its notional, and buys and sells
+    pool without cancelling out. None if any cost is not finite."""
+    base = [b.order_cost for b, _ in pairs]
+    mine = [r.order_cost for _, r in pairs]
+    if not all(math.isfinite(c) for c in base + mine):
         return None
-    return (base - mine) / abs(base) * 10_000
+    return (sum(base) - sum(mine)) / sum(abs(c) for c in base) * 10_000
 
 
 def closing_prices(timeline: Timeline) -> Closing:

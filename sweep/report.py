@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from router import Fills, Snapshots, StrategyResult, run_baselines, savings_bps
+from router import Fills, Snapshots, StrategyResult, run_baselines
 from router.config import GridConfig, GridPoint
 from router.cont_kukanov import DecisionStats
 from router.marketdata import SIDES
-from router.metrics import combine, summarize
+from router.metrics import combine, pooled_savings_bps, summarize
 from router.orders import ParentOrder
 from router.replay import HOWS
 from router.tca import MARKOUTS_S, combined_markouts, combined_shortfall, markouts, shortfall
@@ -97,14 +97,18 @@ def replay_orders(point: GridPoint, day: Day, data: SweepData) -> list[OrderRun]
     return out
 
 
-def _figures(results: dict[str, StrategyResult]) -> dict:
-    router = results["router"]
+def _figures(runs: list[OrderRun]) -> dict:
+    """The strategies' figures over ``runs`` (sums; averages over all of them) and the router's
+    savings against each baseline, pooled over the orders (total saved over total baseline
+    cost, so buys and sells do not cancel out)."""
+    combined = {name: combine([r.results[name] for r in runs]) for name in runs[0].results}
     return {
-        "optimized": router.as_dict(),
-        "baselines": {name: results[name].as_dict() for name in BASELINES}
+        "optimized": combined["router"].as_dict(),
+        "baselines": {name: combined[name].as_dict() for name in BASELINES}
         | {"vwap_note": VWAP_NOTE},
         "savings_vs_baselines_bps": {
-            name: savings_bps(results[name], router) for name in BASELINES
+            name: pooled_savings_bps([(r.results[name], r.results["router"]) for r in runs])
+            for name in BASELINES
         },
     }
 
@@ -145,11 +149,10 @@ def build_report(
     snapshots = days
     window = snapshots[0].window
     names = list(runs[0].results)
-    combined = {name: combine([r.results[name] for r in runs]) for name in names}
     report = {
         "best_parameters": {k: best[k] for k in grid.names},
         "router": router,
-        **_figures(combined),
+        **_figures(runs),
         "trials": {
             "count": len(trials),
             "tied_at_best": tied,
@@ -174,12 +177,7 @@ def build_report(
                 "venues": [int(v) for v in d.venues],
                 "orders": sum(1 for r in runs if r.date == d.window.date),
                 "objective": sum(r.objective for r in runs if r.date == d.window.date),
-                **_figures(
-                    {
-                        name: combine([r.results[name] for r in runs if r.date == d.window.date])
-                        for name in names
-                    }
-                ),
+                **_figures([r for r in runs if r.date == d.window.date]),
             }
             for d in days
         ],
@@ -188,7 +186,7 @@ def build_report(
                 "date": r.date,
                 **r.order.as_dict(),
                 "objective": r.objective,
-                **_figures(r.results),
+                **_figures([r]),
                 "tca": r.tca,
             }
             for r in runs

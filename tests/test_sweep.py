@@ -458,18 +458,46 @@ def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     assert record["rebate"] == 0.002 and record["fee"] == 0.0
 
 
-def test_the_vwap_baseline_is_labelled_hindsight(tmp_path):
+def order_run(side: str, prices: dict[str, float]):
+    """A 100-share order whose strategies each filled at one price (mirrored for a sell), no
+    fees."""
+    from router import Closing, summarize
+    from router.orders import ParentOrder
+    from router.replay import HOW
+    from sweep.report import OrderRun
+
+    sign = -1 if side == "sell" else 1
+    results = {
+        name: summarize(
+            Fills.of(name, 100, [(1, 2, 100, sign * price, 0.0, HOW["take"], 0, -1, 0.0)]),
+            Closing(),
+        )
+        for name, price in prices.items()
+    }
+    return OrderRun(ParentOrder(0, 1, 100, side), None, {}, results, 0.0, None, {}, {})
+
+
+def test_the_vwap_baseline_is_labelled_hindsight():
     """VWAP's schedule divides the volume so far by the whole window's: the report says so
     beside its figures, on the headline and on each day."""
-    from router import Closing, summarize
-    from router.replay import HOW
     from sweep.report import BASELINES, _figures
 
-    fills = Fills.of("x", 100, [(1, 2, 100, 10.0, 0.003, HOW["take"], 0, -1, 10.0)])
-    result = summarize(fills, Closing())
-    figures = _figures({name: result for name in ("router", *BASELINES)})
+    figures = _figures([order_run("buy", dict.fromkeys(("router", *BASELINES), 10.0))])
     assert figures["baselines"]["vwap_note"].startswith("hindsight benchmark")
     assert set(figures["baselines"]) == {"best_ask", "twap", "vwap", "vwap_note"}
+
+
+def test_savings_pool_buys_and_sells_without_cancelling_out():
+    """A buy at 9.99 against baselines at 10.00 and a sell at 10.01 against 10.00 each save $1
+    on $1,000: 10 bps pooled (their costs, 999 and -1,001 against 1,000 and -1,000, would net
+    to nothing as one cost per share)."""
+    from sweep.report import BASELINES, _figures
+
+    buy = order_run("buy", {"router": 9.99} | dict.fromkeys(BASELINES, 10.0))
+    sell = order_run("sell", {"router": 10.01} | dict.fromkeys(BASELINES, 10.0))
+    savings = _figures([buy, sell])["savings_vs_baselines_bps"]
+    assert savings == {name: pytest.approx(10.0) for name in BASELINES}
+    assert _figures([sell])["savings_vs_baselines_bps"]["twap"] == pytest.approx(10.0)
 
 
 def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
