@@ -36,6 +36,7 @@ FLAG_LAST = 130  # F_LAST plus the publisher bit that Databento's equity feeds c
 FLAG_MORE = 0  # a row followed by another row of the same event
 ACTION = {"A": ord("A"), "C": ord("C"), "T": ord("T")}
 BID, ASK = ord("B"), ord("A")
+WANDER_PHI, WANDER_SD = 0.995, 0.4  # activity's log-level per 100 ms: memory ~20 s, sd 0.4
 MAX_BEHIND = 2  # ticks a venue's best may stand behind the NBBO before it is quoted back
 CANCEL_DECAY = [0.6**level for level in range(LEVELS)]
 
@@ -452,10 +453,23 @@ def event_times(
     weight = intraday_profile(open_offset_s + grid[:-1], session_s)
     burst = rng.random(len(weight)) < 0.01
     weight = weight * np.where(np.convolve(burst, np.ones(6))[: len(weight)] > 0, 4.0, 1.0)
-    weight *= np.exp(np.cumsum(rng.normal(0, 0.05, len(weight))) * 0.5)
+    weight *= np.exp(_wander(rng, len(weight)))
     bucket = rng.choice(len(weight), size=count, p=weight / weight.sum())
     times = grid[bucket] + rng.random(count) * (grid[1] - grid[0])
     return np.sort(start_ns + (times * 1e9).astype(np.int64))
+
+
+def _wander(rng: np.random.Generator, count: int) -> np.ndarray:
+    """The activity's slowly wandering log-level per 100 ms bucket: mean-reverting (an AR(1)
+    with a 20 s memory and a stationary sd of ``WANDER_SD``), so busy and quiet spells come and
+    go without activity drifting off over a session."""
+    shocks = rng.normal(0, WANDER_SD * math.sqrt(1 - WANDER_PHI**2), count).tolist()
+    level = rng.normal(0, WANDER_SD)
+    out = []
+    for shock in shocks:
+        level = WANDER_PHI * level + shock
+        out.append(level)
+    return np.array(out)
 
 
 def expected_events(
