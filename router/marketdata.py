@@ -140,6 +140,7 @@ class Snapshots:
     print_side: np.ndarray
     window: Window
     quality: DataQuality = field(default_factory=DataQuality)
+    mirrored_book: bool = False  # a sell's view (see :meth:`mirrored`); never saved
 
     _ARRAYS = (
         "ts", "ts_recv", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz",
@@ -213,7 +214,7 @@ class Snapshots:
         return replace(
             self,
             ask_px=-self.bid_px, ask_sz=self.bid_sz, bid_px=-self.ask_px, bid_sz=self.ask_sz,
-            print_px=-self.print_px, print_side=side,
+            print_px=-self.print_px, print_side=side, mirrored_book=not self.mirrored_book,
         )  # fmt: skip
 
     def save(self, path: str | Path) -> None:

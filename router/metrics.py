@@ -18,10 +18,13 @@ class Closing:
     fee first. Shares beyond the displayed depth are priced at the worst level displayed (and
     counted): the book beyond it is unknown, and a price past every level shown would be a
     guess. With nothing displayed, a missing share cannot be bought (inf) and a surplus one
-    fetches nothing."""
+    fetches ``unpriced_surplus``: nothing for a buy (prices are positive, so that is the worst
+    case), minus infinity for a sell's mirrored book (buying the surplus back cannot be priced,
+    and free would be the best case)."""
 
     asks: tuple[tuple[float, int], ...] = ()  # (ask + fee, shares shown), cheapest first
     bids: tuple[tuple[float, int], ...] = ()  # (bid - fee, shares shown), best first
+    unpriced_surplus: float = 0.0
 
     def buy(self, shares: int) -> tuple[float, int]:
         """The cash buying ``shares`` costs, and how many of them lie beyond the asks shown."""
@@ -29,7 +32,7 @@ class Closing:
 
     def sell(self, shares: int) -> tuple[float, int]:
         """The cash selling ``shares`` fetches, and how many lie beyond the bids shown."""
-        return _walk(self.bids, shares, 0.0)
+        return _walk(self.bids, shares, self.unpriced_surplus)
 
 
 def _walk(levels: tuple[tuple[float, int], ...], shares: int, none: float) -> tuple[float, int]:
@@ -173,4 +176,5 @@ def closing_prices(timeline: Timeline) -> Closing:
     return Closing(
         asks=tuple((price, size) for price, _, size in sorted(asks)),
         bids=tuple((-price, size) for price, _, size in sorted(bids)),
+        unpriced_surplus=-math.inf if snap.mirrored_book else 0.0,
     )

@@ -28,14 +28,16 @@ def top_of_book(snap: Snapshots) -> tuple[np.ndarray, np.ndarray]:
 def _nan_max(values: np.ndarray) -> np.ndarray:
     out = np.full(len(values), np.nan)
     some = ~np.isnan(values).all(axis=1)
-    out[some] = np.nanmax(values[some], axis=1)
+    if some.any():  # (an order's window may hold no rows at all)
+        out[some] = np.nanmax(values[some], axis=1)
     return out
 
 
 def _nan_min(values: np.ndarray) -> np.ndarray:
     out = np.full(len(values), np.nan)
     some = ~np.isnan(values).all(axis=1)
-    out[some] = np.nanmin(values[some], axis=1)
+    if some.any():
+        out[some] = np.nanmin(values[some], axis=1)
     return out
 
 

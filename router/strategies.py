@@ -44,7 +44,8 @@ def router_taker(params: RouterParams, step: int, fee: np.ndarray, rebate: np.nd
         while True:  # allocate over each venue's best level left, until short of a lot
             ask, size = plan.quotes()
             showing = np.flatnonzero(size > 0)
-            target = min(shortfall, int((size[showing] // step).sum()) * step)
+            # whole lots only: a partial fill can leave an odd remainder, which the close prices
+            target = min(shortfall // step, int((size[showing] // step).sum())) * step
             if target < step:
                 return
             venues = [

@@ -23,7 +23,7 @@ from producer.source import load_configured
 from router import Snapshots
 from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
-from sweep.evaluation import evaluate
+from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
     OrderRun,
@@ -165,6 +165,11 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     loaded = load_sweep_days(config, source)
+    if config.evaluation.mode == "walk_forward":  # before any trial runs
+        try:
+            check_days(len(loaded.days), config.evaluation.train_days, config.evaluation.test_days)
+        except ValueError as exc:
+            raise SweepError(f"evaluation: {exc}") from None
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

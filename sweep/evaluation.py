@@ -45,10 +45,15 @@ class Matrix:
             baselines={k: np.concatenate(v).astype(float) for k, v in baselines.items()},
         )
 
+    def usable(self, days: np.ndarray) -> np.ndarray:
+        """The orders of ``days`` whose cost is finite at every point: an order no point could
+        price (shares no displayed ask could supply) would make every total infinite."""
+        return np.isin(self.day, days) & np.isfinite(self.costs).all(axis=0)
+
     def best(self, days: np.ndarray) -> int:
-        """The point with the lowest total cost over ``days`` (the grid's first on ties)."""
-        mine = np.isin(self.day, days)
-        return int(np.argmin(self.costs[:, mine].sum(axis=1)))
+        """The point with the lowest total cost over the usable orders of ``days`` (the grid's
+        first on ties)."""
+        return int(np.argmin(self.costs[:, self.usable(days)].sum(axis=1)))
 
 
 def savings(router: np.ndarray, baseline: np.ndarray, day: np.ndarray, *, reps: int,
@@ -124,18 +129,23 @@ def plateau(matrix: Matrix, days: np.ndarray, *, reps: int, seed: int) -> dict:
     return {"points_indistinguishable": int((low <= 0).sum()), "of": len(matrix.points)}
 
 
-def walk_forward(matrix: Matrix, train_days: int, test_days: int, *, reps: int,
-                 seed: int) -> dict:  # fmt: skip
-    """Folds in date order: each picks the best point over ``train_days`` days and is read out
-    on the next ``test_days``; then every fold's test orders together, at their fold's point,
-    against each baseline."""
-    count = len(matrix.dates)
+def check_days(count: int, train_days: int, test_days: int) -> None:
+    """A walk-forward needs a fold: at least ``train_days + test_days`` days."""
     if count < train_days + test_days:
         raise ValueError(
             f"walk-forward needs at least train_days + test_days = {train_days + test_days} "
             f"days, the data have {count}: give more daily files in data.path (python -m "
             "producer.synthetic --days N writes N) or lower evaluation.train_days"
         )
+
+
+def walk_forward(matrix: Matrix, train_days: int, test_days: int, *, reps: int,
+                 seed: int) -> dict:  # fmt: skip
+    """Folds in date order: each picks the best point over ``train_days`` days and is read out
+    on the next ``test_days``; then every fold's test orders together, at their fold's point,
+    against each baseline."""
+    count = len(matrix.dates)
+    check_days(count, train_days, test_days)
     folds, chosen = [], np.full(len(matrix.day), -1)
     for first in range(train_days, count - test_days + 1, test_days):
         train = np.arange(first - train_days, first)
@@ -143,13 +153,14 @@ def walk_forward(matrix: Matrix, train_days: int, test_days: int, *, reps: int,
         point = matrix.best(train)
         in_train, in_test = np.isin(matrix.day, train), np.isin(matrix.day, test)
         chosen[in_test] = point
+        left_out = int((np.isin(matrix.day, train) & ~matrix.usable(train)).sum())
         folds.append({
             "train_dates": [matrix.dates[d] for d in train],
             "test_dates": [matrix.dates[d] for d in test],
             "chosen": matrix.points[point],
             "in_sample_bps": _point_savings(matrix, point, in_train),
             "out_of_sample_bps": _point_savings(matrix, point, in_test),
-        })  # fmt: skip
+        } | ({"train_orders_left_out": left_out} if left_out else {}))  # fmt: skip
     tested = chosen >= 0
     router = matrix.costs[chosen[tested], np.flatnonzero(tested)]
     return {

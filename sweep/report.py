@@ -231,8 +231,8 @@ def strict_json(value, key: str = ""):
             out[k] = strict_json(v, k)
             if isinstance(v, float) and not math.isfinite(v):
                 out[f"{k}_note"] = (
-                    "not finite: shares were left unfilled and no ask was displayed at the "
-                    "window's end to price them"
+                    "not finite: shares were left unfilled (or a sell oversold) and the side "
+                    "that would price them showed nothing at the window's end"
                     if math.isinf(v)
                     else "not a number"
                 )

@@ -218,7 +218,7 @@ def test_no_ask_at_the_end_gives_strict_json_with_a_reason(tmp_path):
     assert "Infinity" not in done.stdout and "NaN" not in done.stdout
     report = json.loads(done.stdout)
     assert report["trials"]["best_objective"] is None
-    assert "no ask was displayed at the window's end" in report["trials"]["best_objective_note"]
+    assert "showed nothing at the window's end" in report["trials"]["best_objective_note"]
     assert report["days"][0]["objective"] is None and report["optimized"]["unfilled_shares"] == 4700
 
 

@@ -87,3 +87,16 @@ def test_orders_that_cannot_be_priced_are_left_out_and_counted() -> None:
     result = savings(router, np.full(4, 100.0), day, reps=50, seed=0)
     assert result["orders"] == 3 and result["orders_left_out"] == 1
     assert result["mean_bps"] == pytest.approx((100 + 100 + 200) / 3)
+
+
+def test_an_order_no_point_can_price_does_not_decide_the_fold() -> None:
+    """One training order costs inf at every point (no ask to price its missing shares): the
+    fold still picks point 1, cheaper on every other order, and says one order was left out."""
+    inf = float("inf")
+    m = matrix(
+        [[[100.0, inf], [100.0, 100.0], [100.0, 100.0]],
+         [[90.0, inf], [90.0, 90.0], [90.0, 90.0]]],
+        {"best_ask": [[95.0, 95.0]] * 3},
+    )  # fmt: skip
+    fold = walk_forward(m, 2, 1, reps=50, seed=0)["folds"][0]
+    assert fold["chosen"] == {"x": 1} and fold["train_orders_left_out"] == 1

@@ -136,3 +136,50 @@ def test_fills_csv_writes_a_sell_as_the_market_showed_it(day) -> None:
     assert all(r["level_price"] == r["price"] for r in taken)
     bids = set(np.round(day.bid_px[:, 0], 2))
     assert {round(r["price"], 2) for r in taken} <= bids  # sold at bids the data showed
+
+
+def test_a_sell_that_oversold_with_no_asks_to_buy_back_costs_infinity(day) -> None:
+    """Selling 1,100 of 1,000 when the market shows no ask at the close: buying the surplus back
+    cannot be priced, so the cost is infinite (as a buy's missing shares with no ask are), not
+    free; a buy's surplus with no bid still fetches nothing."""
+    from router import Fills, closing_prices, summarize
+    from router.replay import HOW
+
+    quiet = replace(day, ask_px=np.full_like(day.ask_px, np.nan), ask_sz=np.zeros_like(day.ask_sz))
+    order = ParentOrder(at("13:38:00"), 60 * S, 1000, "sell")
+    view = order.view(quiet)
+    fills = Fills.of("router", 1000, [(view.window.start_ns, 2, 1100, -220.0, -0.002,
+                                        HOW["queue"], 0, -1, np.nan)])  # fmt: skip
+    assert summarize(fills, closing_prices(Timeline.of(view, FEES))).order_cost == np.inf
+    bought = replace(order, side="buy").view(
+        replace(day, bid_px=np.full_like(day.bid_px, np.nan), bid_sz=np.zeros_like(day.bid_sz))
+    )
+    fills = Fills.of("router", 1000, [(bought.window.start_ns, 2, 1100, 220.0, -0.002,
+                                        HOW["queue"], 0, -1, np.nan)])  # fmt: skip
+    cost = summarize(fills, closing_prices(Timeline.of(bought, FEES))).order_cost
+    assert cost == pytest.approx(1100 * (220.0 - 0.002))  # the surplus fetched nothing
+
+
+def test_the_static_taker_places_whole_lots_only(tmp_path) -> None:
+    """After a child of 100 (the static allocator's lot) filled only 3, 97 are missing: not a
+    whole lot, so the allocator places nothing more (it used to be asked for 97 and fail); they
+    stay unfilled and are priced at the close. 197 missing: one lot of 100 is placed."""
+    from router.replay import Market, Plan
+    from router.strategies import router_taker
+    from tests.mbp import row, write
+
+    t = (13 * 3600 + 36 * 60 + 32) * S + day_start()
+    rows = [row(t, 2, 10.00, 300), row(t, 5, 10.02, 500)]
+    snap = load_mbp(write(tmp_path / "d.csv", rows), "13:36:32", "13:36:40")
+    timeline = Timeline.of(snap, FEES)
+    take = router_taker(RouterParams(0.1, 0.1, 0.1), 100, timeline.fee, timeline.rebate)
+    for missing, placed in ((97, []), (197, [(0, 100)])):
+        market = Market(timeline)
+        plan = Plan(market, market.seen_rows(t))
+        take(plan, missing)
+        assert [(venue, shares) for venue, shares, _ in plan.send()] == placed
+
+
+def day_start() -> int:
+    """2024-08-01 00:00 UTC in ns, the tests' trading day."""
+    return int(np.datetime64("2024-08-01T00:00", "ns").astype(np.int64))

@@ -576,3 +576,17 @@ def flat(value, prefix: str = "") -> dict:
             k: v for i, item in enumerate(value) for k, v in flat(item, f"{prefix}/{i}").items()
         }
     return {prefix: value}
+
+
+def test_a_walk_forward_with_too_few_days_fails_before_any_trial(tmp_path, capfd):
+    rows = [row(at("13:36:32"), 1, 10.00, 300), row(at("13:36:33"), 2, 10.01, 200)]
+    write(tmp_path / "d.csv", rows)
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: d.csv, window: {start: '13:36:32', end: '13:36:40'}}\n"
+        "evaluation: {mode: walk_forward, train_days: 2}\n"
+    )
+    assert main([str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "walk-forward needs at least train_days + test_days = 3 days, the data have 1" in (
+        capfd.readouterr().err
+    )
+    assert not (tmp_path / "out" / "tune").exists()  # no trial ran

@@ -59,3 +59,13 @@ def test_markouts_of_passive_fills_per_venue(snap):
     got = markouts(fills, snap)
     assert got == {2: {"fills": 1, "shares": 100, "1s_bps": pytest.approx(5.0), "1s_shares": 100,
                        "10s_bps": None, "10s_shares": 0}}  # fmt: skip
+
+
+def test_an_order_window_without_rows_has_no_shortfall(snap):
+    """A quiet spell: the order's window holds no rows; the shortfall is unknown, not a crash."""
+    from dataclasses import replace
+
+    empty = snap.between(replace(snap.window, start_ns=snap.ts[-1] + S, end_ns=snap.ts[-1] + 2 * S))
+    fills = Fills.of("router", 100, [])
+    got = shortfall(fills, summarize(fills, Closing(asks=((10.03, 500),))), empty, 100)
+    assert len(empty) == 0 and got["shortfall_bps"] is None
