@@ -26,6 +26,7 @@ blocks (``Rows``) that the caller drains, so a whole session never sits in Pytho
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ FLAG_MORE = 0  # a row followed by another row of the same event
 ACTION = {"A": ord("A"), "C": ord("C"), "T": ord("T")}
 BID, ASK = ord("B"), ord("A")
 WANDER_PHI, WANDER_SD = 0.995, 0.4  # activity's log-level per 100 ms: memory ~20 s, sd 0.4
+SESSION_S = 23_400.0  # a regular session, 9:30-16:00 New York, in seconds
 MAX_BEHIND = 2  # ticks a venue's best may stand behind the NBBO before it is quoted back
 CANCEL_DECAY = [0.6**level for level in range(LEVELS)]
 
@@ -341,7 +343,9 @@ class Market:
         else:
             weights = [book.size[p] * CANCEL_DECAY[i] for i, p in enumerate(prices)]
             cut = u[4] * sum(weights)
-            level = min(bisect.bisect_right(_cumsum(weights), cut), len(prices) - 1)
+            level = min(
+                bisect.bisect_right(list(itertools.accumulate(weights)), cut), len(prices) - 1
+            )
             shares = min(order_size(u[6], u[7]), book.size[prices[level]])
         price = prices[level]
         if len(book.prices) <= LEVELS and shares == book.size[price]:
@@ -409,14 +413,6 @@ def _refill(venue: _Venue, book: _Side, u: float) -> None:
         book.add(book.prices[-1] + book.sign, max(1, int(venue.queue_scale * (0.5 + u))))
 
 
-def _cumsum(values: list[float]) -> list[float]:
-    total, out = 0.0, []
-    for value in values:
-        total += value
-        out.append(total)
-    return out
-
-
 def _normal(u: float) -> float:
     """A standard normal draw from one uniform (inverse of the logistic approximation)."""
     u = min(max(u, 1e-12), 1 - 1e-12)
@@ -443,7 +439,7 @@ def event_times(
     end_ns: int,
     count: int,
     open_offset_s: float,
-    session_s: float = 23_400.0,
+    session_s: float = SESSION_S,
 ) -> np.ndarray:
     """``count`` sorted event times in [start_ns, end_ns), spread by the intraday profile
     (``open_offset_s``: where the window starts in the session), with short bursts of activity
@@ -473,7 +469,7 @@ def _wander(rng: np.random.Generator, count: int) -> np.ndarray:
 
 
 def expected_events(
-    rate: float, start_ns: int, end_ns: int, open_offset_s: float, session_s: float = 23_400.0
+    rate: float, start_ns: int, end_ns: int, open_offset_s: float, session_s: float = SESSION_S
 ) -> float:
     """Events the intraday profile expects in the window at ``rate`` per second on average."""
     seconds = np.linspace(0, (end_ns - start_ns) / 1e9, 1001)

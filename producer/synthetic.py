@@ -56,7 +56,7 @@ FORMATS = ("csv", "dbn")
 CENT_FIXED = FIXED_SCALE // 100  # Databento fixed-point units (1e-9 dollars) per cent
 
 WINDOW_START, WINDOW_END = "13:36:32", "13:45:14"  # the task's window, inclusive at 1 s
-SESSION_OPEN, SESSION_S = "13:30:00", 23_400.0  # the regular session, 9:30-16:00 New York
+SESSION_OPEN = "13:30:00"  # the regular session opens at 9:30 New York (6.5 h: market.SESSION_S)
 END_MARGIN_NS = 5_000_000  # events stop this early so every ts_recv falls inside the window
 START_MID_CENTS = 22_290.0  # AAPL near $222.90, as on 2024-08-01
 OVERNIGHT_SD = 0.003  # day d+1 opens within about 0.3 % of day d's close

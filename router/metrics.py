@@ -148,11 +148,17 @@ def pooled_savings_bps(pairs: list[tuple[StrategyResult, StrategyResult]]) -> fl
     """Several orders' (baseline, router) results as one figure: the total saved over the
     total |baseline cost|, in bps; so each order weighs by its notional, and buys and sells
     pool without cancelling out. None if any cost is not finite."""
-    base = [b.order_cost for b, _ in pairs]
-    mine = [r.order_cost for _, r in pairs]
-    if not all(math.isfinite(c) for c in base + mine):
+    base = np.array([b.order_cost for b, _ in pairs])
+    mine = np.array([r.order_cost for _, r in pairs])
+    if not (np.isfinite(base).all() and np.isfinite(mine).all()):
         return None
-    return (sum(base) - sum(mine)) / sum(abs(c) for c in base) * 10_000
+    return pooled_bps(base, mine)
+
+
+def pooled_bps(baseline: np.ndarray, router: np.ndarray) -> float:
+    """Finite costs of the same orders: the total saved over the total |baseline cost|, in
+    bps (the figure :func:`pooled_savings_bps` and the evaluation's ``weighted_bps`` give)."""
+    return float((baseline - router).sum() / np.abs(baseline).sum() * 10_000)
 
 
 def closing_prices(timeline: Timeline) -> Closing:

@@ -76,20 +76,22 @@ def combined_shortfall(parts: list[dict]) -> dict:
 
 def combined_markouts(per_order: list[dict[int, dict]]) -> dict[int, dict]:
     """Several orders' markouts per venue, share-weighted."""
+    counts = ("fills", "shares", *(f"{s}s_shares" for s in MARKOUTS_S))
     out: dict[int, dict] = {}
+    moved: dict[int, dict[int, float]] = {}  # per venue and horizon: bps x shares, summed
     for markout in per_order:
         for venue, entry in markout.items():
-            total = out.setdefault(venue, {"fills": 0, "shares": 0})
-            total["fills"] += entry["fills"]
-            total["shares"] += entry["shares"]
+            total = out.setdefault(venue, dict.fromkeys(counts, 0))
+            for key in counts:
+                total[key] += entry[key]
             for seconds in MARKOUTS_S:
-                key, weight = f"{seconds}s_bps", entry[f"{seconds}s_shares"]
-                total[f"_{key}"] = total.get(f"_{key}", 0.0) + (entry[key] or 0.0) * weight
-                total[f"{seconds}s_shares"] = total.get(f"{seconds}s_shares", 0) + weight
-    for total in out.values():
+                weighted = (entry[f"{seconds}s_bps"] or 0.0) * entry[f"{seconds}s_shares"]
+                sums = moved.setdefault(venue, dict.fromkeys(MARKOUTS_S, 0.0))
+                sums[seconds] += weighted
+    for venue, total in out.items():
         for seconds in MARKOUTS_S:
-            weighted, weight = total.pop(f"_{seconds}s_bps"), total[f"{seconds}s_shares"]
-            total[f"{seconds}s_bps"] = weighted / weight if weight else None
+            weight = total[f"{seconds}s_shares"]
+            total[f"{seconds}s_bps"] = moved[venue][seconds] / weight if weight else None
     return out
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from router.metrics import pooled_bps
+
 CONFIDENCE = 0.95
 
 
@@ -70,22 +72,18 @@ def savings(router: np.ndarray, baseline: np.ndarray, day: np.ndarray, *, reps: 
     if not len(router):
         return out | {"mean_bps": None, "weighted_bps": None}
     per_order = (baseline - router) / np.abs(baseline) * 10_000
-    out |= {"mean_bps": float(per_order.mean()), "weighted_bps": _weighted(router, baseline)}
+    out |= {"mean_bps": float(per_order.mean()), "weighted_bps": pooled_bps(baseline, router)}
     days = np.unique(day)
     if len(days) < 2:
         return out | {"note": "one day: no interval (days are the bootstrap's blocks)"}
     draws = _block_draws(day, days, reps, seed)
     means = np.array([per_order[i].mean() for i in draws])
-    weighted = np.array([_weighted(router[i], baseline[i]) for i in draws])
+    weighted = np.array([pooled_bps(baseline[i], router[i]) for i in draws])
     for key, values in (("mean_bps", means), ("weighted_bps", weighted)):
         low, high = _interval(values)
         out[f"{key}_ci95"] = [low, high]
         out[f"{key}_ci_contains_zero"] = bool(low <= 0 <= high)
     return out
-
-
-def _weighted(router: np.ndarray, baseline: np.ndarray) -> float:
-    return float((baseline - router).sum() / np.abs(baseline).sum() * 10_000)
 
 
 def _block_draws(day: np.ndarray, days: np.ndarray, reps: int, seed: int) -> list[np.ndarray]:
@@ -178,7 +176,7 @@ def _point_savings(matrix: Matrix, point: int, orders: np.ndarray) -> dict[str, 
     out = {}
     for name, base in matrix.baselines.items():
         finite = np.isfinite(router) & np.isfinite(base[orders])
-        out[name] = _weighted(router[finite], base[orders][finite]) if finite.any() else None
+        out[name] = pooled_bps(base[orders][finite], router[finite]) if finite.any() else None
     return out
 
 

@@ -69,3 +69,17 @@ def test_an_order_window_without_rows_has_no_shortfall(snap):
     fills = Fills.of("router", 100, [])
     got = shortfall(fills, summarize(fills, Closing(asks=((10.03, 500),))), empty, 100)
     assert len(empty) == 0 and got["shortfall_bps"] is None
+
+
+def test_markouts_combine_share_weighted_over_orders():
+    """Venue 2: 100 shares at +5 bps and 300 at -1 bps one second on: (500 - 300) / 400 = +0.5;
+    at 10 s only the second order's shares are known: -2."""
+    from router.tca import combined_markouts
+
+    first = {2: {"fills": 1, "shares": 100, "1s_bps": 5.0, "1s_shares": 100,
+                 "10s_bps": None, "10s_shares": 0}}  # fmt: skip
+    second = {2: {"fills": 2, "shares": 300, "1s_bps": -1.0, "1s_shares": 300,
+                  "10s_bps": -2.0, "10s_shares": 300}}  # fmt: skip
+    got = combined_markouts([first, second])[2]
+    assert got == {"fills": 3, "shares": 400, "1s_shares": 400, "10s_shares": 300,
+                   "1s_bps": pytest.approx(0.5), "10s_bps": pytest.approx(-2.0)}  # fmt: skip
