@@ -4,10 +4,11 @@ Python, numpy and numba (the placement optimiser's steps); nothing here imports 
 """
 
 from router.allocator import Venue, allocate, compute_cost
+from router.closing import Closing
 from router.fees import FeeRate, VenueFees
 from router.loader import expand_paths, load_days, load_mbp
 from router.marketdata import DataError, DataQuality, Snapshots, Window
-from router.metrics import Closing, StrategyResult, closing_prices, savings_bps, summarize
+from router.metrics import StrategyResult, savings_bps, summarize
 from router.replay import Fills, Timeline
 from router.strategies import RouterParams, check_order, run_baselines, run_router, simulate_all
 
@@ -26,7 +27,6 @@ __all__ = [
     "Window",
     "allocate",
     "check_order",
-    "closing_prices",
     "compute_cost",
     "expand_paths",
     "load_days",

@@ -117,6 +117,7 @@ class _Run:
         self.resting: dict[int, Resting] = {}
         self.records: list[tuple] = []
         self.answers: list[tuple[int, int]] = []  # (when we learn of a fill, its shares)
+        self.sent: list[tuple[int, int]] = []  # (when an order's answer comes back, its shares)
         self.filled = 0  # every share filled, known to us or not yet
         self.complete_at: int | None = None  # when we learn the order is complete (local)
         self.stats = DecisionStats()
@@ -124,6 +125,16 @@ class _Run:
     def known(self, now: int) -> int:
         """Shares whose fills we have learnt of by local time ``now``."""
         return sum(shares for when, shares in self.answers if when <= now)
+
+    def in_flight(self, now: int) -> int:
+        """Shares of orders (market or limit) sent before local time ``now`` whose answer has
+        not come back by then: none of their fills can be known yet, so a decision counts them
+        as pending and never sends them again."""
+        return sum(shares for when, shares in self.sent if when > now)
+
+    def to_buy(self, now: int) -> int:
+        """The order less what is known filled and what is still travelling."""
+        return self.order_size - self.known(now) - self.in_flight(now)
 
     def fill(
         self,
@@ -223,6 +234,7 @@ class _Run:
         bought = 0
         for venue, shares, limit in plan.send():
             arrival = now + int(self.t.latency_ns[venue])
+            self.sent.append((arrival + int(self.t.latency_ns[venue]), shares))
             for price, q, row in self.market.execute(venue, shares, limit, arrival):
                 self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)
                 bought += q
@@ -232,12 +244,13 @@ class _Run:
         """The window closes at local time ``end``: every resting order is cancelled then (each
         cancel lands one latency later), and what we do not know filled by then is bought at
         the asks received by then, each child order acting one latency later on the book as
-        the data leave it. A fill we learn of only after the close is bought again: overfill."""
+        the data leave it (shares still travelling are not bought again). A fill we learn of
+        only after the close is bought again: overfill."""
         for venue, order in self.resting.items():
             order.expires = min(order.expires, end + int(self.t.latency_ns[venue]))
         self.run_until(end + self.t.latency_ns)
         self.resting.clear()
-        missing = self.order_size - self.known(end)
+        missing = self.to_buy(end)
         if missing > 0:
             plan = Plan(self.market, self.market.seen_rows(end))
             plan_cheapest(plan, missing, self.t.fee)
@@ -250,6 +263,7 @@ class _Run:
         venue displays there then. The venue's states up to its arrival are applied here, so
         no print before it can fill it."""
         arrival = now + int(self.t.latency_ns[venue])
+        self.sent.append((arrival + int(self.t.latency_ns[venue]), shares))
         for ask, q, row in self.market.execute(venue, shares, price, arrival):
             self.fill(arrival, row, venue, q, ask, float(self.t.fee[venue]), "take")
             self.stats.limit_taken += q
@@ -308,7 +322,7 @@ def run_cont_kukanov(
         now += tau_ns
     run.close(snap.window.end_ns)
     records = sorted(run.records, key=lambda record: record[0])
-    return Fills.of("router", order_size, records), run.stats
+    return Fills.of("router", order_size, records, run.market.closing()), run.stats
 
 
 def _decide(
@@ -323,7 +337,9 @@ def _decide(
     """One decision at local time ``now_ns``, on the states received by then: the placement
     problem for the shares not yet known filled, then the orders."""
     snap, timeline = run.s, run.t
-    remaining = run.order_size - run.known(now_ns)
+    remaining = run.to_buy(now_ns)
+    if remaining <= 0:
+        return
     seen = run.market.seen_rows(now_ns)
     ask, ask_size = run.market.quotes(seen)
     bid_size = np.where(seen >= 0, snap.bid_sz[seen, 0], 0)

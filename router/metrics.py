@@ -7,45 +7,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from router.replay import CLEANUP, PASSIVE, TAKE, Fills, Timeline
-
-
-@dataclass(frozen=True)
-class Closing:
-    """What shares cost or fetch at the window's end, from each venue's last state: buying
-    missing shares walks every venue's displayed asks, cheapest ask plus its venue's fee first;
-    selling back shares bought too many walks the displayed bids, highest bid less its venue's
-    fee first. Shares beyond the displayed depth are priced at the worst level displayed (and
-    counted): the book beyond it is unknown, and a price past every level shown would be a
-    guess. With nothing displayed, a missing share cannot be bought (inf) and a surplus one
-    fetches ``unpriced_surplus``: nothing for a buy (prices are positive, so that is the worst
-    case), minus infinity for a sell's mirrored book (buying the surplus back cannot be priced,
-    and free would be the best case)."""
-
-    asks: tuple[tuple[float, int], ...] = ()  # (ask + fee, shares shown), cheapest first
-    bids: tuple[tuple[float, int], ...] = ()  # (bid - fee, shares shown), best first
-    unpriced_surplus: float = 0.0
-
-    def buy(self, shares: int) -> tuple[float, int]:
-        """The cash buying ``shares`` costs, and how many of them lie beyond the asks shown."""
-        return _walk(self.asks, shares, math.inf)
-
-    def sell(self, shares: int) -> tuple[float, int]:
-        """The cash selling ``shares`` fetches, and how many lie beyond the bids shown."""
-        return _walk(self.bids, shares, self.unpriced_surplus)
-
-
-def _walk(levels: tuple[tuple[float, int], ...], shares: int, none: float) -> tuple[float, int]:
-    """Cash for ``shares`` down ``levels`` (price, size), the shares left beyond them at the
-    last level's price (at ``none`` each when no level shows); and how many were beyond."""
-    cash, left = 0.0, shares
-    for price, size in levels:
-        taken = min(left, size)
-        cash += taken * price
-        left -= taken
-    if left:
-        cash += left * (levels[-1][0] if levels else none)
-    return cash, left
+from router.closing import Closing
+from router.replay import CLEANUP, PASSIVE, TAKE, Fills
 
 
 @dataclass(frozen=True)
@@ -56,10 +19,12 @@ class StrategyResult:
     limit orders, ``cleanup`` bought at the window's end for a passive strategy's shortfall.
     ``fees_paid`` and ``rebates_earned`` are in dollars and included in ``total_cash``.
     ``order_cost`` prices the order as it ended: the cash, plus shares still missing bought
-    up the closing asks, less shares bought beyond the order sold back down the closing bids
-    (:class:`Closing`); ``closing_shares_beyond_depth`` of those were priced beyond the
-    displayed depth, at its worst level. ``cost_per_share`` is the order cost over the order's
-    shares, what savings compare.
+    up the closing asks, less shares bought beyond the order sold back at no gain
+    (:mod:`router.closing`); ``closing_shares_beyond_depth`` of those were priced beyond the
+    displayed depth, at its worst level. ``surplus_cost`` is what the surplus cost and
+    ``surplus_mark_to_market`` what selling it down the closing bids would have gained over
+    that (never credited). ``cost_per_share`` is the order cost over the order's shares, what
+    savings compare.
     """
 
     total_cash: float
@@ -75,32 +40,37 @@ class StrategyResult:
     fees_paid: float = 0.0
     rebates_earned: float = 0.0
     closing_shares_beyond_depth: int = 0
+    surplus_cost: float = 0.0
+    surplus_mark_to_market: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def order_cost(
-    total_cash: float, unfilled: int, overfilled: int, closing: Closing
-) -> tuple[float, int]:
-    """The sweep's objective: cash, plus missing shares bought up the closing asks, less
-    surplus shares sold down the closing bids; a partial fill never looks cheap, and buying too
-    much costs what the surplus loses when sold back (spread, fee and depth). Also the shares
-    priced beyond the displayed depth."""
-    bought, short_beyond = closing.buy(unfilled)
-    sold, surplus_beyond = closing.sell(overfilled)
-    return total_cash + bought - sold, short_beyond + surplus_beyond
+def surplus_cost(fills: Fills) -> float:
+    """What the shares bought beyond the order cost, fees included: the fills past the order
+    size, in time order (a fill that crosses it counts for its part beyond)."""
+    beyond = np.maximum(np.cumsum(fills.shares) - fills.order_size, 0)
+    surplus = np.minimum(beyond, fills.shares)
+    return float(math.fsum(surplus * (fills.price + fills.fee)))
 
 
-def summarize(fills: Fills, closing: Closing) -> StrategyResult:
-    """total_cash includes fees; avg_fill_px = total_cash / filled_shares."""
+def summarize(fills: Fills, closing: Closing | None = None) -> StrategyResult:
+    """total_cash includes fees; avg_fill_px = total_cash / filled_shares. The order cost:
+    cash, plus missing shares bought up the closing asks, less the surplus sold back at no gain
+    (:mod:`router.closing`); the book is the one the strategy left (``fills.closing``) unless
+    ``closing`` is given."""
+    closing = fills.closing if closing is None else closing
     filled = int(fills.shares.sum())
     cash = float(math.fsum(fills.cash))
     by_kind = np.bincount(fills.liquidity, weights=fills.shares, minlength=3).astype(int)
     charges = fills.shares * fills.fee
     unfilled = max(fills.order_size - filled, 0)
     overfilled = max(filled - fills.order_size, 0)
-    cost, beyond = order_cost(cash, unfilled, overfilled, closing)
+    bought, short_beyond = closing.buy(unfilled)
+    spent = surplus_cost(fills)
+    sale = closing.sell_surplus(overfilled, spent)
+    cost = cash + bought - sale.credit
     return StrategyResult(
         total_cash=cash,
         avg_fill_px=cash / filled if filled else None,
@@ -114,7 +84,9 @@ def summarize(fills: Fills, closing: Closing) -> StrategyResult:
         cleanup_shares=int(by_kind[CLEANUP]),
         fees_paid=float(math.fsum(charges[charges > 0])),
         rebates_earned=float(math.fsum(-charges[charges < 0])),
-        closing_shares_beyond_depth=beyond,
+        closing_shares_beyond_depth=short_beyond + sale.beyond_depth,
+        surplus_cost=spent,
+        surplus_mark_to_market=sale.mark_to_market,
     )
 
 
@@ -159,28 +131,3 @@ def pooled_bps(baseline: np.ndarray, router: np.ndarray) -> float:
     """Finite costs of the same orders: the total saved over the total |baseline cost|, in
     bps (the figure :func:`pooled_savings_bps` and the evaluation's ``weighted_bps`` give)."""
     return float((baseline - router).sum() / np.abs(baseline).sum() * 10_000)
-
-
-def closing_prices(timeline: Timeline) -> Closing:
-    """Every level displayed in each venue's last state in the window: the asks plus their
-    venue's fee, cheapest first, and the bids less their venue's fee, best first (ties: lower
-    publisher id)."""
-    snap = timeline.snapshots
-    last_rows = np.full(len(timeline.publishers), -1)
-    np.maximum.at(last_rows, timeline.venue_index, np.arange(len(snap)))
-    asks, bids = [], []
-    for venue, row in enumerate(last_rows):
-        if row < 0:
-            continue
-        publisher, fee = int(timeline.publishers[venue]), float(timeline.fee[venue])
-        for px, sz in zip(snap.ask_px[row], snap.ask_sz[row], strict=True):
-            if sz > 0:
-                asks.append((float(px) + fee, publisher, int(sz)))
-        for px, sz in zip(snap.bid_px[row], snap.bid_sz[row], strict=True):
-            if sz > 0:
-                bids.append((-(float(px) - fee), publisher, int(sz)))
-    return Closing(
-        asks=tuple((price, size) for price, _, size in sorted(asks)),
-        bids=tuple((-price, size) for price, _, size in sorted(bids)),
-        unpriced_surplus=-math.inf if snap.mirrored_book else 0.0,
-    )

@@ -22,11 +22,13 @@ venues where something taken still counts).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from router.closing import NOTHING_SHOWN, Closing
 from router.fees import VenueFees
 from router.latency import NONE as NO_LATENCY
 from router.latency import VenueLatency
@@ -103,9 +105,10 @@ class Market:
         rows = self.timeline.venue_rows[venue]
         if stop <= self.cursor[venue]:
             return
-        if self.asks.consumed(venue):
-            for row in rows[self.cursor[venue] : stop]:
-                self.asks.observe(venue, self.ask_px[row], self.ask_sz[row])
+        for row in rows[self.cursor[venue] : stop]:
+            if not self.asks.consumed(venue):
+                break
+            self.asks.observe(venue, self.ask_px[row], self.ask_sz[row])
         self.cursor[venue] = stop
         self.latest[venue] = rows[stop - 1]
 
@@ -164,6 +167,31 @@ class Market:
 
     def take(self, venue: int, price: float, shares: int) -> None:
         self.asks.take(venue, price, shares)
+
+    def closing(self) -> Closing:
+        """The book at the window's end as this strategy leaves it: every venue's last state,
+        its asks less what the strategy took there (plus the venue's fee), cheapest first, the
+        worst ask displayed (for shares beyond them all), and its bids as displayed, highest
+        bid less fee first (ties: lower publisher id)."""
+        timeline, snap = self.timeline, self.timeline.snapshots
+        asks, bids, worst = [], [], []
+        for venue, rows in enumerate(timeline.venue_rows):
+            if not len(rows):
+                continue
+            self.apply_rows(venue, len(rows))
+            fee = float(timeline.fee[venue])
+            asks += [(price + fee, venue, size) for price, size in self.levels(venue)]
+            row = rows[-1]
+            worst += [float(px) + fee for px in snap.ask_px[row][snap.ask_sz[row] > 0]]
+            for bid, size in zip(snap.bid_px[row].tolist(), snap.bid_sz[row].tolist(), strict=True):
+                if size > 0:
+                    bids.append((fee - bid, venue, bid, fee, size))  # highest bid less fee first
+        return Closing(
+            asks=tuple((price, size) for price, _, size in sorted(asks)),
+            bids=tuple((bid, fee, size) for _, _, bid, fee, size in sorted(bids)),
+            ask_beyond=max(worst, default=math.inf),
+            unpriced_surplus=-math.inf if snap.mirrored_book else 0.0,
+        )
 
     def execute(
         self, venue: int, shares: int, limit: float, ts: int
@@ -254,16 +282,19 @@ class Fills:
     row: np.ndarray
     print_index: np.ndarray
     level_price: np.ndarray
+    closing: Closing = NOTHING_SHOWN  # the book the strategy leaves at the window's end
 
     _COLUMNS = (np.int64, np.int64, np.int64, float, float, np.int8, np.int64, np.int64, float)
 
     @classmethod
-    def of(cls, name: str, order_size: int, records: list[tuple]) -> Fills:
+    def of(
+        cls, name: str, order_size: int, records: list[tuple], closing: Closing = NOTHING_SHOWN
+    ) -> Fills:
         """From (ts, publisher_id, shares, price, fee, how, row, print_index, level_price)
-        tuples."""
+        tuples, and the book the strategy left at the close."""
         columns = list(zip(*records, strict=True)) if records else [[]] * len(cls._COLUMNS)
         arrays = (np.array(c, dtype=d) for c, d in zip(columns, cls._COLUMNS, strict=True))
-        return cls(name, order_size, *arrays)
+        return cls(name, order_size, *arrays, closing)
 
     @property
     def liquidity(self) -> np.ndarray:
@@ -322,4 +353,5 @@ def replay(
                     filled += q
                 pending.append((arrival + int(timeline.latency_ns[venue]), shares, filled))
         decision += 1
-    return Fills.of(name, order_size, sorted(records, key=lambda record: record[0]))
+    records.sort(key=lambda record: record[0])
+    return Fills.of(name, order_size, records, market.closing())

@@ -5,16 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from router import (
-    Closing,
-    Fills,
-    Snapshots,
-    Timeline,
-    VenueFees,
-    closing_prices,
-    run_router,
-    summarize,
-)
+from router import Fills, Snapshots, Timeline, VenueFees, run_router, summarize
 from router.config import Config, GridPoint
 from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 from router.latency import NONE as NO_LATENCY
@@ -26,17 +17,10 @@ from router.tca import PARTS, combined_shortfall, shortfall
 
 @dataclass(frozen=True, eq=False)
 class Day:
-    """One trading day: its snapshots, its parent orders, and per order what a share missing or
-    too many at its end is worth (its window's last displayed asks plus fee, bids less fee)."""
+    """One trading day: its snapshots and its parent orders."""
 
     snapshots: Snapshots
     orders: tuple[ParentOrder, ...]
-    closings: tuple[Closing, ...]
-
-    @classmethod
-    def of(cls, snapshots: Snapshots, fees: VenueFees, orders: tuple[ParentOrder, ...]) -> Day:
-        closings = tuple(closing_prices(Timeline.of(o.view(snapshots), fees)) for o in orders)
-        return cls(snapshots, orders, closings)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +49,7 @@ class SweepData:
         days = [days] if isinstance(days, Snapshots) else days
         orders = Orders(size=orders) if isinstance(orders, int) else orders
         built = tuple(
-            Day.of(d, fees, orders.for_day(number, d.window)) for number, d in enumerate(days)
+            Day(d, orders.for_day(number, d.window)) for number, d in enumerate(days)
         )
         return cls(built, fees, step, placement, latency)
 
@@ -107,10 +91,10 @@ def run_backtest(point: GridPoint, data: SweepData) -> dict:
     results, costs, parts = [], [], []
     for day in data.days:
         costs.append([])
-        for order, closing in zip(day.orders, day.closings, strict=True):
+        for order in day.orders:
             view = order.view(day.snapshots)
             fills = replay_router(point, data.timeline(view), order.size, data)[0]
-            result = summarize(fills, closing)
+            result = summarize(fills)
             results.append(result)
             parts.append(shortfall(fills, result, view, order.size))
             costs[-1].append(result.order_cost)

@@ -85,12 +85,12 @@ class OrderRun:
 def replay_orders(point: GridPoint, day: Day, data: SweepData) -> list[OrderRun]:
     """The router at ``point`` and every baseline, for each order of one day."""
     out = []
-    for order, closing in zip(day.orders, day.closings, strict=True):
+    for order in day.orders:
         view = order.view(day.snapshots)
         timeline = data.timeline(view)
         fills, decisions = replay_router(point, timeline, order.size, data)
         runs = {"router": fills, **run_baselines(timeline, order.size)}
-        results = {name: summarize(f, closing) for name, f in runs.items()}
+        results = {name: summarize(f) for name, f in runs.items()}
         tca = {name: shortfall(runs[name], r, view, order.size) for name, r in results.items()}
         out.append(OrderRun(order, view, runs, results, results["router"].order_cost, decisions,
                             tca, markouts(runs["router"], view)))  # fmt: skip

@@ -4,6 +4,7 @@ at their arrival, cancels in flight that still fill, and the overfill they cause
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from router import FeeRate, RouterParams, Timeline, VenueFees, load_mbp, summarize
 from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
@@ -83,9 +84,11 @@ def test_a_cancel_in_flight_still_fills_and_overfills(tmp_path):
     fills = run.records
     from router import Fills
 
-    result = summarize(Fills.of("router", 100, fills), Closing(((10.02, 1000),), ((9.98, 1000),)))
+    closing = Closing(((10.02, 1000),), ((9.98, 0.003, 1000),))
+    result = summarize(Fills.of("router", 100, fills), closing)
     assert result.overfilled_shares == 100
-    assert result.order_cost == result.total_cash - 100 * 9.98  # the surplus sold back
+    # the surplus (cost 10.00 - 0.002 rebate) sold back at the lower bid, less the fee
+    assert result.order_cost == pytest.approx(result.total_cash - 100 * (9.98 - 0.003))
 
 
 def test_an_order_posted_as_the_order_completes_is_cancelled_once_we_learn_it(tmp_path):

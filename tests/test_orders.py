@@ -142,21 +142,21 @@ def test_a_sell_that_oversold_with_no_asks_to_buy_back_costs_infinity(day) -> No
     """Selling 1,100 of 1,000 when the market shows no ask at the close: buying the surplus back
     cannot be priced, so the cost is infinite (as a buy's missing shares with no ask are), not
     free; a buy's surplus with no bid still fetches nothing."""
-    from router import Fills, closing_prices, summarize
-    from router.replay import HOW
+    from router import Fills, summarize
+    from router.replay import HOW, Market
 
     quiet = replace(day, ask_px=np.full_like(day.ask_px, np.nan), ask_sz=np.zeros_like(day.ask_sz))
     order = ParentOrder(at("13:38:00"), 60 * S, 1000, "sell")
     view = order.view(quiet)
     fills = Fills.of("router", 1000, [(view.window.start_ns, 2, 1100, -220.0, -0.002,
                                         HOW["queue"], 0, -1, np.nan)])  # fmt: skip
-    assert summarize(fills, closing_prices(Timeline.of(view, FEES))).order_cost == np.inf
+    assert summarize(fills, Market(Timeline.of(view, FEES)).closing()).order_cost == np.inf
     bought = replace(order, side="buy").view(
         replace(day, bid_px=np.full_like(day.bid_px, np.nan), bid_sz=np.zeros_like(day.bid_sz))
     )
     fills = Fills.of("router", 1000, [(bought.window.start_ns, 2, 1100, 220.0, -0.002,
                                         HOW["queue"], 0, -1, np.nan)])  # fmt: skip
-    cost = summarize(fills, closing_prices(Timeline.of(bought, FEES))).order_cost
+    cost = summarize(fills, Market(Timeline.of(bought, FEES)).closing()).order_cost
     assert cost == pytest.approx(1100 * (220.0 - 0.002))  # the surplus fetched nothing
 
 

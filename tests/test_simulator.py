@@ -9,13 +9,11 @@ from router import (
     FeeRate,
     RouterParams,
     VenueFees,
-    closing_prices,
     load_mbp,
     savings_bps,
     simulate_all,
     summarize,
 )
-from router.replay import Timeline
 from tests.mbp import at, row, write
 
 FEES = VenueFees(default=FeeRate(0.003, 0.002), by_publisher={2: FeeRate(0.001, 0.002)})
@@ -83,48 +81,81 @@ def test_metrics_and_savings(two_venues):
     assert expected > 0
 
 
-def test_shortfall_is_reported_and_priced(tmp_path):
+def test_shortfall_is_priced_on_the_book_the_strategy_left(tmp_path):
     rows = [row(at("13:36:32"), 1, 10.00, 250), row(at("13:36:33"), 2, 10.01, 50)]
     snap = load_mbp(write(tmp_path / "thin.csv", rows), "13:36:32", "13:36:40")
     runs = simulate_all(snap, FEES, 1000, 100, PARAMS)
-    closing = closing_prices(Timeline.of(snap, FEES))
-    router, best = summarize(runs["router"], closing), summarize(runs["best_ask"], closing)
+    router, best = summarize(runs["router"]), summarize(runs["best_ask"])
     # The router buys whole steps only: 200 of venue 1's 250, nothing of venue 2's 50.
     assert (router.filled_shares, router.unfilled_shares) == (200, 800)
     assert (best.filled_shares, best.unfilled_shares) == (300, 700)
-    # Its 800 missing shares walk the last displayed asks, ask plus fee: venue 1's 250 at
-    # 10.00 + 0.003, venue 2's 50 at 10.01 + 0.001; the other 500 lie beyond the displayed
-    # depth, priced at the worst displayed ask (10.011) and counted.
-    cost = 200 * 10.003 + 250 * 10.003 + 50 * 10.011 + 500 * 10.011
+    # Its 800 missing shares walk the last displayed asks less what it took there, ask plus
+    # fee: venue 1's 50 left at 10.00 + 0.003, venue 2's 50 at 10.01 + 0.001; the other 700 lie
+    # beyond the displayed depth, priced at the worst displayed ask (10.011) and counted.
+    left = [(round(p, 6), q) for p, q in runs["router"].closing.asks]
+    assert left == [(10.003, 50), (10.011, 50)]
+    cost = 200 * 10.003 + 50 * 10.003 + 50 * 10.011 + 700 * 10.011
     assert router.order_cost == pytest.approx(cost)
     assert router.cost_per_share == pytest.approx(cost / 1000)
-    assert router.closing_shares_beyond_depth == 500 and best.closing_shares_beyond_depth == 400
-    assert [(round(p, 6), q) for p, q in closing.asks] == [(10.003, 250), (10.011, 50)]
-    # The bids, bid less fee: venue 2's 10.00 - 0.001 first, then venue 1's 9.99 - 0.003.
-    assert [(round(p, 6), q) for p, q in closing.bids] == [(9.999, 100), (9.987, 100)]
+    # best_ask took every displayed share: all 700 it misses lie beyond, at 10.011.
+    assert runs["best_ask"].closing.asks == ()
+    assert best.order_cost == pytest.approx(250 * 10.003 + 50 * 10.011 + 700 * 10.011)
+    assert router.closing_shares_beyond_depth == 700 and best.closing_shares_beyond_depth == 700
+    # Both used the same displayed shares, so neither is cheaper (the close once sold the
+    # router again the 200 it had taken, and it came out 2.40 cheaper).
+    assert router.order_cost == pytest.approx(best.order_cost)
+    # The bids, as displayed: venue 2's 10.00 (fee 0.001) first, then venue 1's 9.99 (0.003).
+    assert [(p, round(f, 6), q) for p, f, q in runs["router"].closing.bids] == [
+        (10.00, 0.001, 100), (9.99, 0.003, 100)
+    ]
 
 
-def test_a_surplus_is_sold_back_down_the_displayed_bids():
+def test_a_surplus_is_sold_back_down_the_displayed_bids_never_above_its_cost():
     from router import Fills
     from router.replay import HOW
 
     fills = Fills.of("router", 100, [(1, 2, 400, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
-    closing = Closing(asks=((10.02, 500),), bids=((9.98, 100), (9.97, 50)))
+    closing = Closing(asks=((10.02, 500),), bids=((9.98, 0.003, 100), (9.97, 0.003, 50)))
     result = summarize(fills, closing)
-    # 300 too many: 100 at 9.98, 50 at 9.97, 150 beyond the displayed bids at 9.97.
-    assert result.order_cost == pytest.approx(400 * 9.998 - 100 * 9.98 - 200 * 9.97)
+    # 300 too many, which cost 9.998 each (2,999.40): 100 at 9.98, 50 at 9.97, 150 beyond the
+    # displayed bids at 9.97 fetch 2,992.00 gross, below their cost; less 0.90 of fees.
+    assert result.order_cost == pytest.approx(400 * 9.998 - (2992.00 - 0.90))
+    assert result.surplus_cost == pytest.approx(2999.40)
+    assert result.surplus_mark_to_market == pytest.approx(2992.00 - 0.90 - 2999.40)  # -8.30
     assert result.closing_shares_beyond_depth == 150
 
 
-def test_overfill_is_priced_as_sold_back_at_the_closing_bid():
+@pytest.mark.parametrize(
+    ("bid", "credit", "mark"),
+    [
+        (10.05, 499.90 - 0.15, 502.50 - 0.15 - 499.90),  # price rose: sold at cost, less fee
+        (9.98, 499.00 - 0.15, 499.00 - 0.15 - 499.90),  # price fell: sold at the bid
+    ],
+)
+def test_a_surplus_never_earns(bid, credit, mark):
     from router import Fills
     from router.replay import HOW
 
     fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
-    result = summarize(fills, Closing(asks=((10.02, 1000),), bids=((9.98, 1000),)))
+    result = summarize(fills, Closing(asks=((10.02, 1000),), bids=((bid, 0.003, 1000),)))
     assert (result.filled_shares, result.overfilled_shares, result.unfilled_shares) == (150, 50, 0)
-    assert result.order_cost == pytest.approx(150 * 9.998 - 50 * 9.98)  # 50 sold back at 9.98
+    # 50 too many at 9.998 (499.90): the lower of 50 x bid and that, less 50 x 0.003
+    assert result.order_cost == pytest.approx(150 * 9.998 - credit)
+    assert result.order_cost >= 100 * 9.998 + 0.15 - 1e-9  # never below the order's own cost
+    assert result.surplus_mark_to_market == pytest.approx(mark)
     assert result.cost_per_share == pytest.approx(result.order_cost / 100)
+
+
+def test_the_surplus_is_the_last_shares_bought():
+    from router import Fills
+    from router.metrics import surplus_cost
+    from router.replay import HOW
+
+    fills = Fills.of("router", 100, [
+        (1, 2, 80, 10.00, -0.002, HOW["queue"], 0, 0, float("nan")),
+        (2, 2, 70, 10.01, 0.003, HOW["take"], 0, -1, 10.01),
+    ])  # fmt: skip
+    assert surplus_cost(fills) == pytest.approx(50 * 10.013)  # 50 of the second fill
 
 
 def test_strategy_that_fills_nothing_has_no_average(tmp_path):

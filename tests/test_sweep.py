@@ -45,6 +45,8 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         "fees_paid": pytest.approx(500 * 0.003),
         "rebates_earned": 0.0,
         "closing_shares_beyond_depth": 0,
+        "surplus_cost": 0.0,
+        "surplus_mark_to_market": 0.0,
         # arrival mid 9.995 (venue 1's 9.99/10.00); 300 taken at 10.00 then (mid 9.995), 200
         # at 10.01 at 1 s (mid 10.00: venue 1 still shows its ask): $ spread 1.5 + 2.0, timing
         # 200 x 0.005 = 1.0, fees 1.5; the shortfall, 5,003.5 - 500 x 9.995 = 6.0
@@ -62,10 +64,12 @@ def test_run_backtest_is_a_pure_function_of_params_and_data(tmp_path):
         },
     }
     short = run_backtest(point, SweepData.build(snap, FEES, 700, 100))
-    # 200 shares missing, priced up the last displayed asks: venue 1's 300 at 10.00 plus fee.
-    assert short["unfilled_shares"] == 200 and short["closing_shares_beyond_depth"] == 0
+    # 200 shares missing; the router took every displayed share, so none is left to walk: all
+    # 200 lie beyond, priced at the worst displayed ask, venue 2's 10.01 plus fee (not at the
+    # 10.00 it already bought out).
+    assert short["unfilled_shares"] == 200 and short["closing_shares_beyond_depth"] == 200
     assert short["objective"] == short["order_cost"]
-    assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.003)
+    assert short["objective"] == pytest.approx(short["total_cash"] + 200 * 10.013)
 
 
 def sweep_on_a_generated_day(tmp_path_factory, config_name: str):
@@ -203,7 +207,7 @@ def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
     from router.config import GridConfig
     from sweep.grid import SweepError, run_grid
 
-    broken = SweepData(days=(Day(None, (ParentOrder(0, 1, 100),), (1.0,)),), fees=FEES, step=100)
+    broken = SweepData(days=(Day(None, (ParentOrder(0, 1, 100),)),), fees=FEES, step=100)
     ray.init(num_cpus=1, include_dashboard=False)
     try:
         with pytest.raises(
