@@ -22,8 +22,8 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
   swept: everything at p went first, ours included, so the print's shares fill us (the shares
   at p already printed at p); while the state still shows shares at p, the print takes the
   queue ahead of us first;
-- with ``fills.quote_cross: true`` only, the venue's ask falling to p or below fills us from the
-  displayed ask shares at prices up to p, each share once (:mod:`router.liquidity`).
+- the venue's ask falling to p or below fills us from the displayed ask shares at prices up to
+  p, each share once (:mod:`router.liquidity`), unless ``fills.quote_cross: false``.
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
 nothing is ahead of us any more.
 When the router learns that its fills complete the order, it cancels every resting order (those

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from router.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE, Snapshots
 from router.queues import QueueModel
 
@@ -39,7 +41,10 @@ class FillRules:
     """What may fill a resting order (config key ``fills``)."""
 
     unsigned_trades: str = "ignore"  # or "both": side-N prints count as seller-initiated
-    quote_cross: bool = False  # the ask falling to our price fills us from the displayed asks
+    # The ask falling to our price fills us from the displayed asks (each share once): our
+    # order is invisible to the data, so a seller quoting at our price would have traded with
+    # us; off, the fills that come exactly while the price falls through us are dropped.
+    quote_cross: bool = True
 
     def __post_init__(self) -> None:
         if self.unsigned_trades not in UNSIGNED_TRADES:
@@ -89,9 +94,12 @@ def passive_fills(
         order.ahead = max(order.ahead - shares, 0.0)
         if price == order.price:
             at_price += shares
-    if bid == order.price:
-        before = max(order.shown - at_price, 0)
-        order.shown = int(snapshots.bid_sz[row, 0])
+    # The shares printed at our price left the displayed queue, whether or not this state shows
+    # our level: a later size drop must not count them again as cancellations.
+    order.shown = max(order.shown - at_price, 0)
+    level = np.flatnonzero((snapshots.bid_px[row] == order.price) & (snapshots.bid_sz[row] > 0))
+    if len(level):  # our level displayed (at any depth loaded): the queue model reads its size
+        before, order.shown = order.shown, int(snapshots.bid_sz[row, level[0]])
         order.ahead = queue.cancelled(order.ahead, before, order.shown)
     elif level_gone:
         order.ahead, order.shown = 0.0, 0

@@ -77,6 +77,46 @@ def test_probabilistic_queue_credits_some_cancellations_to_the_front(tmp_path):
     assert prob == [0, int(250 - (300 - 150 * (1 - 200**3 / (200**3 + 300**3))))]  # whole shares
 
 
+def queue_after_a_print_under_a_higher_bid(tmp_path) -> list[int]:
+    """200 ahead of us at 10.00, 200 shown. A seller prints 50 at 10.00 while the bid shows
+    10.01 above us (our level unseen at depth 1): 150 stay ahead, and 150 are shown there. The
+    bid comes back to 10.00 showing 150: no cancellation happened, so 150 stay ahead. A sell
+    print of 200 at 10.00 then fills us 200 - 150 = 50. Counting the 50 printed again as a
+    cancellation (prob_power, power 3) would leave 150 - 50 x 27/28 = 101.8 ahead and fill 98."""
+    events = [
+        state(1, bid_size=300, bid=10.01, trade_px=10.00, traded=50),
+        state(2, bid_size=150),
+        state(3, bid_size=100, bid=9.99, trade_px=10.00, traded=200),
+    ]
+    fills, _ = replay_resting(tmp_path, events, ProbQueueModel(), left=100, ahead=200,
+                              displayed=200)  # fmt: skip
+    return fills
+
+
+def test_a_print_under_a_higher_bid_is_not_counted_again_as_a_cancellation(tmp_path):
+    assert queue_after_a_print_under_a_higher_bid(tmp_path) == [0, 0, 50]
+
+
+def test_the_queue_ahead_shrinks_with_our_level_shown_deeper_in_the_book(tmp_path):
+    """Our bid at 10.00 with 300 ahead; the bid rises to 10.01 and the second level shows 120 at
+    10.00: at most 120 can be ahead of us. A sell print of 150 at 10.00 then fills us 30."""
+    t = at("13:36:32")
+    rows = [
+        row(t, 1, 10.01, 500, bid=10.00, bid_size=300, levels=2),
+        row(t + 10**9, 1, 10.02, 500, bid=10.01, bid_size=80, levels=2) | {"bid_sz_01": 120},
+        row(t + 2 * 10**9, 1, 10.01, 500, bid=9.99, bid_size=0, levels=2, action="T", size=150)
+        | {"price": 10.00, "side": "A"},
+    ]
+    snap = load_mbp(write(tmp_path / "deep.csv", rows, levels=2), depth=2)
+    run = _Run(Timeline.of(snap, FEES), 10_000, RiskAverseQueueModel(), FillRules())
+    run.run_until(np.array([snap.ts[0]]))
+    run.resting[0] = Resting(10.00, 200, 300.0, 300)
+    run.run_until(np.array([snap.ts[1]]))
+    assert run.resting[0].ahead == 120
+    run.run_until(np.array([snap.ts[2]]))
+    assert run.filled == 30
+
+
 def test_a_buyer_initiated_print_at_our_price_fills_nothing(tmp_path):
     events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=600, side="B")]
     fills, _ = replay_resting(tmp_path, events)
@@ -121,12 +161,14 @@ def test_unsigned_prints_fill_only_when_asked(tmp_path):
     assert replay_resting(tmp_path, events, rules=both)[0] == [100]  # 300 ahead of us
 
 
-def test_a_pulled_level_or_a_crossing_ask_fills_nothing_by_default(tmp_path):
+def test_a_pulled_level_fills_nothing_and_a_crossing_ask_only_with_quote_cross(tmp_path):
     events = [
         state(1, bid_size=100, bid=9.99),  # the others at 10.00 cancelled: no evidence of a fill
         state(2, bid_size=100, bid=9.99, ask=10.00, ask_size=40),  # the ask falls to our price
     ]
-    fills, run = replay_resting(tmp_path, events)
+    fills, run = replay_resting(tmp_path, events)  # quote_cross on by default
+    assert fills == [0, 40] and run.stats.fill_reasons == {"quote_cross": 40}
+    fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=False))
     assert fills == [0, 0] and run.stats.fill_reasons == {}
 
 

@@ -253,3 +253,27 @@ def test_decisions_wait_for_what_they_can_see():
     a, _ = run_cont_kukanov(Timeline.of(snap, config.venues), 5000, params, settings)
     b, _ = run_cont_kukanov(Timeline.of(later, config.venues), 5000, params, settings)
     assert not np.array_equal(a.ts, b.ts)  # a second late, the decisions see other states
+
+
+def decide_while_an_order_travels(tmp_path) -> tuple[int, list[tuple]]:
+    """Latency 5 ms, a decision every 5 ms, below twice the latency; an order of 300. The
+    decisions' count and the fills, (ts - start, shares, how)."""
+    start = at("13:36:32")
+    rows = [row(start - 1_000 * MS, 2, 10.01, 5000, bid=10.00, bid_size=100)]
+    rows += [row(start + t * MS, 2, 10.01, 5000, bid=10.00, bid_size=100) for t in range(1, 30)]
+    snap = load_mbp(write(tmp_path / "f.csv", rows), "13:36:32", "13:36:32", warmup_s=1.0)
+    fills, stats = run_cont_kukanov(
+        Timeline.of(snap, FEES, VenueLatency(5.0)), 300, RouterParams(0.05, 1.0, 0.0),
+        PlacementSettings(tau_s=0.005),
+    )  # fmt: skip
+    return stats.decisions, [(int(t - start), int(q), HOWS[h]) for t, q, h in zip(
+        fills.ts, fills.shares, fills.how, strict=True)]  # fmt: skip
+
+
+def test_a_decision_never_sends_again_what_is_still_travelling(tmp_path):
+    """The first decision (at the window's start) buys the whole order of 300 at market (no
+    seller ever prints, so a resting bid could not fill: λ_u of $1 a share makes market the
+    cheaper way); its order lands at 5 ms and its answer is back at 10 ms. The decision at 5 ms
+    knows of no fill yet, but the 300 are travelling: it sends nothing. At 10 ms the fills are
+    known: done, 300 bought once (counting only known fills, it used to buy 300 more at 5 ms)."""
+    assert decide_while_an_order_travels(tmp_path) == (1, [(5 * MS, 300, "take")])

@@ -9,19 +9,23 @@ import pytest
 
 import router.cont_kukanov
 import router.liquidity
+import router.metrics
 import router.passive
 import tests.test_cont_kukanov
+from router import Closing, Fills, load_mbp, simulate_all, summarize
 from router.marketdata import BUY_AGGRESSOR
-from router.replay import Market
-from tests.mbp import at, row
+from router.replay import HOW, Market
+from tests.mbp import at, row, write
 from tests.test_cont_kukanov import replay_resting, state
 from tests.test_latency import (
     MS,
     best_ask_fills,
     close_after_a_fill_not_yet_known,
+    decide_while_an_order_travels,
     plannable_after_an_unseen_rebuild,
 )
 from tests.test_liquidity import best_ask
+from tests.test_simulator import FEES, PARAMS
 
 
 def test_sellers_only(tmp_path, monkeypatch):
@@ -60,12 +64,12 @@ def test_a_level_gone_is_new_liquidity(tmp_path, monkeypatch):
     assert (t + 2, 2, 100, 10.00) not in best_ask(tmp_path, rows, 1000)
 
 
-def test_no_quote_crossing_fill_by_default(tmp_path, monkeypatch):
+def test_quote_crossing_fills_by_default(tmp_path, monkeypatch):
     events = [state(1, bid_size=100, bid=9.99, ask=10.00, ask_size=40)]
-    assert replay_resting(tmp_path, events)[0] == [0]
-    crossing = router.passive.FillRules(quote_cross=True)
-    monkeypatch.setattr(tests.test_cont_kukanov, "FillRules", lambda: crossing)  # default on
     assert replay_resting(tmp_path, events)[0] == [40]
+    ignoring = router.passive.FillRules(quote_cross=False)
+    monkeypatch.setattr(tests.test_cont_kukanov, "FillRules", lambda: ignoring)  # default off
+    assert replay_resting(tmp_path, events)[0] == [0]
 
 
 @pytest.mark.parametrize("latency_ms", [100])
@@ -93,3 +97,31 @@ def test_the_close_counts_only_the_fills_known(tmp_path, monkeypatch):
     assert close_after_a_fill_not_yet_known(tmp_path)[1:] == [(MS, 100, 10.01, "cleanup")]
     monkeypatch.setattr(router.cont_kukanov._Run, "known", lambda run, now: run.filled)
     assert close_after_a_fill_not_yet_known(tmp_path)[1:] == []  # a fill it could not know
+
+
+def test_what_travels_is_not_sent_again(tmp_path, monkeypatch):
+    assert decide_while_an_order_travels(tmp_path)[0] == 1
+    monkeypatch.setattr(router.cont_kukanov._Run, "in_flight", lambda run, now: 0)
+    decisions, fills = decide_while_an_order_travels(tmp_path)
+    assert decisions == 2 and sum(q for _, q, _ in fills) == 600  # bought twice
+
+
+def test_the_close_walks_what_the_strategy_left(tmp_path, monkeypatch):
+    rows = [row(at("13:36:32"), 1, 10.00, 250), row(at("13:36:33"), 2, 10.01, 50)]
+    snap = load_mbp(write(tmp_path / "thin.csv", rows), "13:36:32", "13:36:40")
+
+    def router_cost() -> float:
+        return summarize(simulate_all(snap, FEES, 1000, 100, PARAMS)["router"]).order_cost
+
+    assert router_cost() == pytest.approx(250 * 10.003 + 750 * 10.011)
+    original = Market.closing
+    monkeypatch.setattr(Market, "closing", lambda market: original(Market(market.timeline)))
+    assert router_cost() == pytest.approx(450 * 10.003 + 550 * 10.011)  # its 200 sold again
+
+
+def test_a_surplus_never_earns_more_than_its_cost(monkeypatch):
+    fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
+    closing = Closing(asks=((10.02, 1000),), bids=((10.05, 0.003, 1000),))
+    assert summarize(fills, closing).order_cost == pytest.approx(100 * 9.998 + 50 * 0.003)
+    monkeypatch.setattr(router.metrics, "surplus_cost", lambda fills: float("inf"))  # at the bid
+    assert summarize(fills, closing).order_cost == pytest.approx(150 * 9.998 - 50 * 10.047)
