@@ -99,6 +99,11 @@ def publish(
         for number, day in enumerate(days):
             run = uuid.uuid4().hex
             payloads = wire.encode(day)
+            bar.write(  # always (--quiet only hides the bar): scripts wait for it before acting
+                f"sending day {day.window.date} to topic {kafka.topic} "
+                f"({len(payloads.snapshots)} snapshots, {len(payloads.prints)} prints)",
+                file=sys.stderr,
+            )
             max_lag = max(max_lag, _send_day(producer, kafka, run, day, payloads, pace, bar))
             checksum = payloads.checksum()
             eos = wire.end_of_stream(

@@ -384,33 +384,6 @@ def test_closing_after_an_error_never_hides_it():
         _close(Broken(), fresh_topic(), quietly=False)
 
 
-def test_producer_ctrl_c_exits_130_with_one_line(tmp_path):
-    import signal
-    import subprocess
-    import sys
-
-    generate(tmp_path / "day.csv", seed=5, venues=4, rows=4000)
-    kafka = fresh_topic()
-    (tmp_path / "c.yaml").write_text(
-        f"data: {{path: day.csv}}\nkafka: {{bootstrap_servers: '{SERVERS[0]}', "
-        f"topic: {kafka.topic}, pace: 1}}\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "producer", str(tmp_path / "c.yaml"), "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(5)  # loading done, sending at real-time pace
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and out == ""
-    assert err.strip().splitlines() == [
-        "interrupted: the producer stopped; the day being sent has no end record, so no "
-        "consumer will use it"
-    ]
-
-
 class ProducerProcess:
     """``python -m producer CONFIG --quiet`` in a subprocess; the test waits for its stderr lines
     (each within a bounded time), never for a guessed number of seconds."""
@@ -466,6 +439,20 @@ def paced_config(tmp_path: Path, kafka: KafkaConfig) -> Path:
         f"topic: {kafka.topic}, pace: 1}}\n"
     )
     return tmp_path / "c.yaml"
+
+
+def test_producer_ctrl_c_while_sending_exits_130_with_one_line(tmp_path):
+    from producer.__main__ import STOPPED_SENDING
+
+    kafka = fresh_topic()
+    config = paced_config(tmp_path, kafka)
+    day = load_mbp(tmp_path / "day.csv", warmup_s=300)  # as the producer loads it
+    with ProducerProcess(config) as producer:
+        assert producer.next_line() == (
+            f"sending day 2024-08-01 to topic {kafka.topic} "
+            f"({len(day)} snapshots, {len(day.print_px)} prints)"
+        )
+        assert producer.interrupt() == (130, "", [STOPPED_SENDING])
 
 
 # Imported by sitecustomize in the producer's process: at one audit event (an import, a file
