@@ -95,7 +95,8 @@ def publish(
     summaries, max_lag = [], 0.0
     try:
         total = sum(len(d) + len(d.print_px) for d in days)
-        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=not progress)
+        # only on a terminal: piped into a log, its redraws would garble the lines around it
+        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=None if progress else True)
         for number, day in enumerate(days):
             run = uuid.uuid4().hex
             payloads = wire.encode(day)

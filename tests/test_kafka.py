@@ -156,8 +156,13 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
         "data: {path: day.csv}\n"
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}}}\n"
     )
-    assert main([str(tmp_path / "c.yaml"), "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["messages"] == len(day) + len(day.print_px)
+    assert main([str(tmp_path / "c.yaml")]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["messages"] == len(day) + len(day.print_px)
+    assert err.splitlines() == [  # no progress bar when stderr is not a terminal
+        f"sending day 2024-08-01 to topic {kafka.topic} ({len(day)} snapshots, "
+        f"{len(day.print_px)} prints)"
+    ]
     assert_same(consume(kafka, timeout_s=30), load_mbp(csv, warmup_s=300))  # data.warmup_s
 
 
