@@ -95,10 +95,16 @@ def publish(
     summaries, max_lag = [], 0.0
     try:
         total = sum(len(d) + len(d.print_px) for d in days)
-        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=not progress)
+        # only on a terminal: piped into a log, its redraws would garble the lines around it
+        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=None if progress else True)
         for number, day in enumerate(days):
             run = uuid.uuid4().hex
             payloads = wire.encode(day)
+            bar.write(  # always (--quiet only hides the bar): scripts wait for it before acting
+                f"sending day {day.window.date} to topic {kafka.topic} "
+                f"({len(payloads.snapshots)} snapshots, {len(payloads.prints)} prints)",
+                file=sys.stderr,
+            )
             max_lag = max(max_lag, _send_day(producer, kafka, run, day, payloads, pace, bar))
             checksum = payloads.checksum()
             eos = wire.end_of_stream(

@@ -156,8 +156,13 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
         "data: {path: day.csv}\n"
         f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}}}\n"
     )
-    assert main([str(tmp_path / "c.yaml"), "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["messages"] == len(day) + len(day.print_px)
+    assert main([str(tmp_path / "c.yaml")]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["messages"] == len(day) + len(day.print_px)
+    assert err.splitlines() == [  # no progress bar when stderr is not a terminal
+        f"sending day 2024-08-01 to topic {kafka.topic} ({len(day)} snapshots, "
+        f"{len(day.print_px)} prints)"
+    ]
     assert_same(consume(kafka, timeout_s=30), load_mbp(csv, warmup_s=300))  # data.warmup_s
 
 
@@ -384,28 +389,123 @@ def test_closing_after_an_error_never_hides_it():
         _close(Broken(), fresh_topic(), quietly=False)
 
 
-def test_producer_ctrl_c_exits_130_with_one_line(tmp_path):
-    import signal
-    import subprocess
-    import sys
+class ProducerProcess:
+    """``python -m producer CONFIG --quiet`` in a subprocess; the test waits for its stderr lines
+    (each within a bounded time), never for a guessed number of seconds."""
 
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        import queue
+        import subprocess
+        import sys
+        import threading
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "producer", str(config), "--quiet"],
+            cwd=Path(__file__).resolve().parent.parent,  # this checkout's producer
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()  # None: stderr closed
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def next_line(self, timeout_s: float = 60) -> str | None:
+        return self.lines.get(timeout=timeout_s)
+
+    def interrupt(self) -> tuple[int, str, list[str]]:
+        """SIGINT; then the exit status, stdout and the stderr lines not read yet."""
+        import signal
+
+        self.process.send_signal(signal.SIGINT)
+        status = self.process.wait(timeout=60)
+        rest = list(iter(self.next_line, None))
+        return status, self.process.stdout.read(), rest
+
+    def __enter__(self) -> ProducerProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=60)
+
+
+def paced_config(tmp_path: Path, kafka: KafkaConfig) -> Path:
+    """A config streaming a synthetic day at real-time pace: ~9 minutes of sending."""
     generate(tmp_path / "day.csv", seed=5, venues=4, rows=4000)
-    kafka = fresh_topic()
     (tmp_path / "c.yaml").write_text(
         f"data: {{path: day.csv}}\nkafka: {{bootstrap_servers: '{SERVERS[0]}', "
         f"topic: {kafka.topic}, pace: 1}}\n"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "producer", str(tmp_path / "c.yaml"), "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return tmp_path / "c.yaml"
+
+
+def test_producer_ctrl_c_while_sending_exits_130_with_one_line(tmp_path):
+    from producer.__main__ import STOPPED_SENDING
+
+    kafka = fresh_topic()
+    config = paced_config(tmp_path, kafka)
+    day = load_mbp(tmp_path / "day.csv", warmup_s=300)  # as the producer loads it
+    with ProducerProcess(config) as producer:
+        assert producer.next_line() == (
+            f"sending day 2024-08-01 to topic {kafka.topic} "
+            f"({len(day)} snapshots, {len(day.print_px)} prints)"
+        )
+        assert producer.interrupt() == (130, "", [STOPPED_SENDING])
+
+
+# Imported by sitecustomize in the producer's process: at one audit event (an import, a file
+# opened) it blocks reading a FIFO, which the test sees as soon as the FIFO has a reader.
+STOP_AT = """
+import os, sys
+
+def stop_here(event, args):
+    if event == {event!r} and args and str(args[0]) == {what!r}:
+        os.read(os.open({gate!r}, os.O_RDONLY), 1)  # until the test interrupts
+
+sys.addaudithook(stop_here)
+"""
+
+
+@pytest.mark.parametrize(
+    ("event", "what"),
+    [("import", "kafka"), ("open", "day.csv")],
+    ids=["while-importing", "while-loading"],
+)
+def test_producer_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, event, what):
+    import errno
+    import os
+
+    from producer.__main__ import STOPPED_EARLY
+
+    config = paced_config(tmp_path, fresh_topic())
+    if event == "open":
+        what = str(tmp_path.resolve() / what)  # as the config resolves it
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(
+        STOP_AT.format(event=event, what=what, gate=str(gate))
     )
-    time.sleep(5)  # loading done, sending at real-time pace
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and out == ""
-    assert err.strip().splitlines() == [
-        "interrupted: the producer stopped; the day being sent has no end record, so no "
-        "consumer will use it"
-    ]
+    env = os.environ | {"PYTHONPATH": str(tmp_path / "hook")}  # its sitecustomize
+    with ProducerProcess(config, env) as producer:
+        deadline = time.monotonic() + 60
+        while True:  # a FIFO opens for writing without blocking only once it has a reader
+            try:
+                writer = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO
+            assert producer.process.poll() is None, list(iter(producer.next_line, None))
+            assert time.monotonic() < deadline, f"the producer never reached {event} {what}"
+            time.sleep(0.01)
+        try:
+            assert producer.interrupt() == (130, "", [STOPPED_EARLY])
+        finally:
+            os.close(writer)
