@@ -23,6 +23,7 @@ from producer.source import load_configured
 from router import Snapshots
 from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.costs import write_costs
 from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
@@ -226,8 +227,10 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
 
 
 def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
-    """report.json, trials.csv, fills.csv and, with --plot, the PNGs in --out."""
+    """report.json, trials.csv, costs.csv, fills.csv and, with --plot, the PNGs in --out."""
     write_outputs(outcome.report, outcome.trials, outcome.grid, args.out)
+    dates = outcome.report["data"]["dates"]
+    write_costs(outcome.trials, outcome.grid, outcome.runs, dates, args.out / "costs.csv")
     write_fills(outcome.runs, args.out / "fills.csv")
     if args.plot:
         from sweep.plots import write_plots

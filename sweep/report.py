@@ -49,13 +49,18 @@ def _grid_index(grid: GridConfig) -> dict[tuple, int]:
     return index
 
 
+def in_grid_order(trials: list[dict], grid: GridConfig) -> list[dict]:
+    """The trials in grid order: the first of equal costs is then the grid's first."""
+    index = _grid_index(grid)
+    return sorted(trials, key=lambda t: index[tuple(t[k] for k in grid.names)])
+
+
 def objective_matrix(
     trials: list[dict], grid: GridConfig, runs: list[OrderRun], dates: list[str]
 ) -> Matrix:
     """Every trial's cost of every order (from the trials, in grid order) and every baseline's
     (from the driver's replay: a baseline's cost does not depend on the grid point)."""
-    index = _grid_index(grid)
-    ordered = sorted(trials, key=lambda t: index[tuple(t[k] for k in grid.names)])
+    ordered = in_grid_order(trials, grid)
     baselines = {
         name: [[r.results[name].order_cost for r in runs if r.date == date] for date in dates]
         for name in BASELINES
@@ -213,7 +218,7 @@ def write_outputs(report: dict, trials: list[dict], grid: GridConfig, out: Path)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     ranked = rank_trials(trials, grid)
     with open(out / "trials.csv", "w", newline="") as fh:
-        columns = [k for k in ranked[0] if k != "costs"]  # per order: in report.json's folds
+        columns = [k for k in ranked[0] if k != "costs"]  # per order: in costs.csv
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: _number(v) for k, v in row.items()} for row in ranked)
