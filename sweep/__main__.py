@@ -28,6 +28,7 @@ from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
     OrderRun,
+    arrange,
     build_report,
     objective_matrix,
     rank_trials,
@@ -221,6 +222,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         )  # fmt: skip
     except ValueError as exc:
         raise SweepError(f"evaluation: {exc}") from None
+    report = arrange(report)
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return Outcome(strict_json(report), trials, grid, runs)
