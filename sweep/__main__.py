@@ -37,6 +37,7 @@ from sweep.report import (
     write_fills,
     write_outputs,
 )
+from sweep.warnings import report_warnings
 
 #: How long joining an existing Ray cluster may take before the sweep gives up.
 RAY_CONNECT_TIMEOUT_S = 30.0
@@ -222,7 +223,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         )  # fmt: skip
     except ValueError as exc:
         raise SweepError(f"evaluation: {exc}") from None
-    report = arrange(report)
+    report = arrange(report, report_warnings(report))
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return Outcome(strict_json(report), trials, grid, runs)
@@ -268,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             outcome = run(config, args)
             out.write(json.dumps(outcome.report, indent=2, allow_nan=False) + "\n")
             out.flush()
+            if not args.quiet:  # where a user looks, beside the JSON they may not read
+                for entry in outcome.report["warnings"]:
+                    print(f"warning: {entry['message']}", file=err)
             try:
                 write_files(outcome, args)
             except OSError as exc:

@@ -224,13 +224,13 @@ OUT_OF_SAMPLE_NOTES = {
 }
 
 
-def arrange(report: dict) -> dict:
+def arrange(report: dict, warnings: list[dict]) -> dict:
     """The report in reading order: in walk_forward mode the out-of-sample evaluation first,
-    then the in-sample figures, labelled so."""
+    then the warnings, then the in-sample figures, labelled so."""
     mode = report["evaluation"]["mode"]
     lead = {"evaluation": report["evaluation"]} if mode == "walk_forward" else {}
     labels = {"in_sample": True, "in_sample_note": IN_SAMPLE_NOTE + OUT_OF_SAMPLE_NOTES[mode]}
-    return lead | labels | report
+    return lead | {"warnings": warnings} | labels | report
 
 
 def write_outputs(report: dict, trials: list[dict], grid: GridConfig, out: Path) -> None:

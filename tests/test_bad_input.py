@@ -222,6 +222,8 @@ def test_no_ask_at_the_end_gives_strict_json_with_a_reason(tmp_path):
     assert report["trials"]["best_objective"] is None
     assert "showed nothing at the window's end" in report["trials"]["best_objective_note"]
     assert report["days"][0]["objective"] is None and report["optimized"]["unfilled_shares"] == 4700
+    unfilled = [w for w in report["warnings"] if w["kind"] == "unfilled"]
+    assert {w["strategy"]: w["value"] for w in unfilled}["router"] == 4700
     # costs.csv writes the infinite cost so that pandas reads it back
     assert ",inf," in (tmp_path / "out" / "costs.csv").read_text()
     assert pd.read_csv(tmp_path / "out" / "costs.csv").cost.tolist() == [float("inf")]

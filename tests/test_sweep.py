@@ -180,13 +180,14 @@ def test_readme_lists_exactly_the_report_keys(sweep_run):
     documented = readme_report_keys()
     assert set(documented) == set(report)
     one_mode = {"in_sample", "train_days", "test_days", "folds", "out_of_sample"}
+    by_kind = {"strategy", "orders", "intervals"}  # warnings: each kind has some of these
     for key, value in report.items():
-        entries = value if isinstance(value, list) else [value]  # days: each entry's keys
-        if not all(isinstance(entry, dict) for entry in entries):
-            continue  # in_sample, in_sample_note
+        entries = value if isinstance(value, list) else [value]  # days, warnings: each entry's
+        if not all(isinstance(entry, dict) for entry in entries) or not entries:
+            continue  # in_sample, in_sample_note; no warning
         keys = set().union(*entries)
         assert keys <= set(documented[key]), key
-        optional = {"note", "queue_power", "stream", *one_mode}
+        optional = {"note", "queue_power", "stream", *one_mode, *by_kind}
         assert set(documented[key]) - keys <= optional, key
 
 
@@ -589,10 +590,10 @@ def readme_code(heading: str) -> str:
 def test_the_readme_recomputes_every_fold_from_costs_csv(tmp_path, monkeypatch):
     """costs.csv is the objective matrix: the README's pandas block, run as printed, finds each
     fold's point and the out-of-sample savings of the report, exactly. The report leads with
-    them and labels the rest in-sample."""
+    them, labels the rest in-sample, and (not --quiet) prints each warning on stderr."""
     grid = "{lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0], tau_s: [5, 10]}"
     config, _ = walk_forward_config(tmp_path, grid)
-    done = run_sweep(config, tmp_path / "results")
+    done = run_sweep(config, tmp_path / "results", quiet=False)
     report = json.loads(done.stdout)
     monkeypatch.chdir(tmp_path)
     block: dict = {}
@@ -618,8 +619,11 @@ def test_the_readme_recomputes_every_fold_from_costs_csv(tmp_path, monkeypatch):
         name: figures["weighted_bps"] for name, figures in evaluation["out_of_sample"].items()
     }
 
-    assert list(report)[:3] == ["evaluation", "in_sample", "in_sample_note"]
+    assert list(report)[:4] == ["evaluation", "warnings", "in_sample", "in_sample_note"]
     assert report["in_sample"] is True and "evaluation.out_of_sample" in report["in_sample_note"]
+    assert "few_days" in {w["kind"] for w in report["warnings"]}  # two test days
+    for entry in report["warnings"]:
+        assert f"warning: {entry['message']}\n" in done.stderr
 
 
 def flat(value, prefix: str = "") -> dict:
