@@ -23,10 +23,12 @@ from producer.source import load_configured
 from router import Snapshots
 from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.costs import write_costs
 from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
 from sweep.report import (
     OrderRun,
+    arrange,
     build_report,
     objective_matrix,
     rank_trials,
@@ -35,6 +37,7 @@ from sweep.report import (
     write_fills,
     write_outputs,
 )
+from sweep.warnings import report_warnings
 
 #: How long joining an existing Ray cluster may take before the sweep gives up.
 RAY_CONNECT_TIMEOUT_S = 30.0
@@ -220,14 +223,17 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         )  # fmt: skip
     except ValueError as exc:
         raise SweepError(f"evaluation: {exc}") from None
+    report = arrange(report, report_warnings(report))
     timings["report"] = time.perf_counter() - clock
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return Outcome(strict_json(report), trials, grid, runs)
 
 
 def write_files(outcome: Outcome, args: argparse.Namespace) -> None:
-    """report.json, trials.csv, fills.csv and, with --plot, the PNGs in --out."""
+    """report.json, trials.csv, costs.csv, fills.csv and, with --plot, the PNGs in --out."""
     write_outputs(outcome.report, outcome.trials, outcome.grid, args.out)
+    dates = outcome.report["data"]["dates"]
+    write_costs(outcome.trials, outcome.grid, outcome.runs, dates, args.out / "costs.csv")
     write_fills(outcome.runs, args.out / "fills.csv")
     if args.plot:
         from sweep.plots import write_plots
@@ -263,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             outcome = run(config, args)
             out.write(json.dumps(outcome.report, indent=2, allow_nan=False) + "\n")
             out.flush()
+            if not args.quiet:  # where a user looks, beside the JSON they may not read
+                for entry in outcome.report["warnings"]:
+                    print(f"warning: {entry['message']}", file=err)
             try:
                 write_files(outcome, args)
             except OSError as exc:

@@ -49,13 +49,18 @@ def _grid_index(grid: GridConfig) -> dict[tuple, int]:
     return index
 
 
+def in_grid_order(trials: list[dict], grid: GridConfig) -> list[dict]:
+    """The trials in grid order: the first of equal costs is then the grid's first."""
+    index = _grid_index(grid)
+    return sorted(trials, key=lambda t: index[tuple(t[k] for k in grid.names)])
+
+
 def objective_matrix(
     trials: list[dict], grid: GridConfig, runs: list[OrderRun], dates: list[str]
 ) -> Matrix:
     """Every trial's cost of every order (from the trials, in grid order) and every baseline's
     (from the driver's replay: a baseline's cost does not depend on the grid point)."""
-    index = _grid_index(grid)
-    ordered = sorted(trials, key=lambda t: index[tuple(t[k] for k in grid.names)])
+    ordered = in_grid_order(trials, grid)
     baselines = {
         name: [[r.results[name].order_cost for r in runs if r.date == date] for date in dates]
         for name in BASELINES
@@ -207,13 +212,34 @@ def build_report(
     return report
 
 
+#: Beside the top-level figures, which are those of the point chosen over every day.
+IN_SAMPLE_NOTE = (
+    "in-sample: best_parameters, router, optimized, savings_vs_baselines_bps, days, orders, tca "
+    "and markouts are those of the point with the lowest cost over all days, read out on those "
+    "same days, so its savings are biased upwards; "
+)
+OUT_OF_SAMPLE_NOTES = {
+    "walk_forward": "evaluation.out_of_sample gives the walk-forward's out-of-sample savings",
+    "in_sample": "evaluation.mode walk_forward gives out-of-sample savings",
+}
+
+
+def arrange(report: dict, warnings: list[dict]) -> dict:
+    """The report in reading order: in walk_forward mode the out-of-sample evaluation first,
+    then the warnings, then the in-sample figures, labelled so."""
+    mode = report["evaluation"]["mode"]
+    lead = {"evaluation": report["evaluation"]} if mode == "walk_forward" else {}
+    labels = {"in_sample": True, "in_sample_note": IN_SAMPLE_NOTE + OUT_OF_SAMPLE_NOTES[mode]}
+    return lead | {"warnings": warnings} | labels | report
+
+
 def write_outputs(report: dict, trials: list[dict], grid: GridConfig, out: Path) -> None:
     """report.json and trials.csv (one row per trial, best first) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     ranked = rank_trials(trials, grid)
     with open(out / "trials.csv", "w", newline="") as fh:
-        columns = [k for k in ranked[0] if k != "costs"]  # per order: in report.json's folds
+        columns = [k for k in ranked[0] if k != "costs"]  # per order: in costs.csv
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: _number(v) for k, v in row.items()} for row in ranked)

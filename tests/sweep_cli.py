@@ -9,10 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_sweep(config: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
-    """`python -m sweep CONFIG --quiet --out OUT FLAGS...` from the repo root; must exit 0."""
+def run_sweep(
+    config: Path, out: Path, *flags: str, quiet: bool = True
+) -> subprocess.CompletedProcess:
+    """`python -m sweep CONFIG [--quiet] --out OUT FLAGS...` from the repo root; must exit 0."""
+    quieter = ["--quiet"] if quiet else []
     done = subprocess.run(
-        [sys.executable, "-m", "sweep", str(config), "--quiet", "--out", str(out), *flags],
+        [sys.executable, "-m", "sweep", str(config), *quieter, "--out", str(out), *flags],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

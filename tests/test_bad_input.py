@@ -206,6 +206,8 @@ def test_a_huge_grid_is_refused_before_ray_starts(tmp_path, day_csv):
 def test_no_ask_at_the_end_gives_strict_json_with_a_reason(tmp_path):
     import json
 
+    import pandas as pd
+
     from tests.mbp import at, row, write
     from tests.sweep_cli import run_sweep
 
@@ -220,6 +222,11 @@ def test_no_ask_at_the_end_gives_strict_json_with_a_reason(tmp_path):
     assert report["trials"]["best_objective"] is None
     assert "showed nothing at the window's end" in report["trials"]["best_objective_note"]
     assert report["days"][0]["objective"] is None and report["optimized"]["unfilled_shares"] == 4700
+    unfilled = [w for w in report["warnings"] if w["kind"] == "unfilled"]
+    assert {w["strategy"]: w["value"] for w in unfilled}["router"] == 4700
+    # costs.csv writes the infinite cost so that pandas reads it back
+    assert ",inf," in (tmp_path / "out" / "costs.csv").read_text()
+    assert pd.read_csv(tmp_path / "out" / "costs.csv").cost.tolist() == [float("inf")]
 
 
 def test_a_report_that_cannot_be_written_still_goes_to_stdout(tmp_path, day_csv):

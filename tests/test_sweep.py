@@ -183,11 +183,16 @@ def test_readme_lists_exactly_the_report_keys(sweep_run):
     report = json.loads(sweep_run[1].stdout)
     documented = readme_report_keys()
     assert set(documented) == set(report)
+    one_mode = {"in_sample", "train_days", "test_days", "folds", "out_of_sample"}
+    by_kind = {"strategy", "orders", "intervals"}  # warnings: each kind has some of these
     for key, value in report.items():
-        value = value[0] if isinstance(value, list) else value  # days: each entry's keys
-        assert set(value) <= set(documented[key]), key
-        one_mode = {"in_sample", "train_days", "test_days", "folds", "out_of_sample"}
-        assert set(documented[key]) - set(value) <= {"note", "queue_power", "stream", *one_mode}
+        entries = value if isinstance(value, list) else [value]  # days, warnings: each entry's
+        if not all(isinstance(entry, dict) for entry in entries) or not entries:
+            continue  # in_sample, in_sample_note; no warning
+        keys = set().union(*entries)
+        assert keys <= set(documented[key]), key
+        optional = {"note", "queue_power", "stream", *one_mode, *by_kind}
+        assert set(documented[key]) - keys <= optional, key
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
@@ -504,25 +509,35 @@ def test_savings_pool_buys_and_sells_without_cancelling_out():
     assert _figures([sell])["savings_vs_baselines_bps"]["twap"] == pytest.approx(10.0)
 
 
-def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
-    """Four days, two orders a day (buys and sells), a Cont & Kukanov grid of four points,
-    train 2 days, test 1, swept with ``args``; and the walk-forward that replays of every point
-    without Ray give."""
+def walk_forward_config(
+    tmp_path,
+    grid: str = "{lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0, 0.005]}",
+) -> tuple[Path, list[Path]]:
+    """Four days, two orders a day (buys and sells), a Cont & Kukanov grid (four points; tau_s 5
+    unless swept), train 2 days, test 1: the config and the days' files."""
     from producer.synthetic import generate_days
-    from router.config import load_config
-    from sweep.evaluation import Matrix, walk_forward
-    from sweep.report import replay_orders
 
     paths = generate_days(tmp_path / "days" / "d.csv", seed=5, days=4, rows=2500)
     (tmp_path / "c.yaml").write_text(
         "data: {path: days/d-*.csv, warmup_s: 0}\n"
-        "router: {model: cont_kukanov, tau_s: 5}\n"
-        "grid: {lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0, 0.005]}\n"
+        f"router: {{model: cont_kukanov{'' if 'tau_s' in grid else ', tau_s: 5'}}}\n"
+        f"grid: {grid}\n"
         "orders: {per_day: 2, size: [500, 1500], side: both, horizon_s: 120, seed: 1}\n"
         "evaluation: {mode: walk_forward, train_days: 2, test_days: 1, bootstrap_reps: 200}\n"
     )
-    report = json.loads(run_sweep(tmp_path / "c.yaml", tmp_path / "out", *args).stdout)
-    config = load_config(tmp_path / "c.yaml")
+    return tmp_path / "c.yaml", paths
+
+
+def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
+    """The walk-forward of :func:`walk_forward_config` swept with ``args``; and the
+    walk-forward that replays of every point without Ray give."""
+    from router.config import load_config
+    from sweep.evaluation import Matrix, walk_forward
+    from sweep.report import replay_orders
+
+    config_path, paths = walk_forward_config(tmp_path)
+    report = json.loads(run_sweep(config_path, tmp_path / "out", *args).stdout)
+    config = load_config(config_path)
     data = SweepData.configured([load_mbp(p) for p in paths], config)
     trials = [point.as_dict() | run_backtest(point, data) for point in config.grid.points()]
     runs = [r for day in data.days for r in replay_orders(config.grid.points()[0], day, data)]
@@ -567,6 +582,52 @@ def test_a_walk_forward_on_a_three_node_cluster_matches_single_process_replays(t
     with open(tmp_path / "out" / "trials.csv") as fh:
         assert {row["node_id"] for row in csv.DictReader(fh)} <= workers
     assert_same_walk_forward(report, expected)
+
+
+def readme_code(heading: str) -> str:
+    """The first Python block of the README's section ``heading``."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_recomputes_every_fold_from_costs_csv(tmp_path, monkeypatch):
+    """costs.csv is the objective matrix: the README's pandas block, run as printed, finds each
+    fold's point and the out-of-sample savings of the report, exactly. The report leads with
+    them, labels the rest in-sample, and (not --quiet) prints each warning on stderr."""
+    grid = "{lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0], tau_s: [5, 10]}"
+    config, _ = walk_forward_config(tmp_path, grid)
+    done = run_sweep(config, tmp_path / "results", quiet=False)
+    report = json.loads(done.stdout)
+    monkeypatch.chdir(tmp_path)
+    block: dict = {}
+    exec(readme_code("Out of sample"), block)
+
+    costs, evaluation = block["costs"], report["evaluation"]
+    assert len(costs) == 4 * 8 and list(costs.columns[:5]) == [*PENALTIES, "tau_s", "trial_id"]
+    best = costs[costs.trial_id == report["trials"]["best_trial_id"]]
+    orders = report["orders"]  # the best point's, by day then start
+    for key in ("date", "start", "side", "size"):
+        assert list(best[key]) == [o[key] for o in orders], key
+    assert list(best.cost) == [o["objective"] for o in orders]
+    for name in ("best_ask", "twap", "vwap"):
+        assert list(best[name]) == [o["baselines"][name]["order_cost"] for o in orders]
+
+    assert len(evaluation["folds"]) == 2
+    recomputed = zip(block["chosen"], block["fold_bps"], strict=True)
+    for fold, (trial, bps) in zip(evaluation["folds"], recomputed, strict=True):
+        point = costs[costs.trial_id == trial].iloc[0]
+        assert fold["chosen"] == {key: point[key] for key in fold["chosen"]}
+        assert bps == fold["out_of_sample_bps"]
+    assert block["out_of_sample"] == {
+        name: figures["weighted_bps"] for name, figures in evaluation["out_of_sample"].items()
+    }
+
+    assert list(report)[:4] == ["evaluation", "warnings", "in_sample", "in_sample_note"]
+    assert report["in_sample"] is True and "evaluation.out_of_sample" in report["in_sample_note"]
+    assert "few_days" in {w["kind"] for w in report["warnings"]}  # two test days
+    for entry in report["warnings"]:
+        assert f"warning: {entry['message']}\n" in done.stderr
 
 
 def flat(value, prefix: str = "") -> dict:
