@@ -37,7 +37,7 @@ from sweep.report import (
     write_fills,
     write_outputs,
 )
-from sweep.warnings import report_warnings
+from sweep.report_warnings import report_warnings
 
 #: How long joining an existing Ray cluster may take before the sweep gives up.
 RAY_CONNECT_TIMEOUT_S = 30.0

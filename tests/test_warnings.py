@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sweep.report import BASELINES, VWAP_NOTE
-from sweep.warnings import (
+from sweep.report_warnings import (
     MIN_INTERVAL_DAYS,
     SURPLUS_SHARE,
     UNKNOWN_SIDE_SHARE,
