@@ -24,7 +24,7 @@ def test_each_fold_picks_on_its_training_days_and_reads_out_on_its_test_day() ->
         [[[100.0], [101.0], [99.0]], [[105.0], [100.5], [102.0]]],
         {"best_ask": [[100.0], [100.0], [100.0]]},
     )
-    result = walk_forward(m, 1, 1, reps=200, seed=0)
+    result = walk_forward(m, 1, 1)
     assert [f["chosen"] for f in result["folds"]] == [{"x": 0}, {"x": 1}]
     assert [f["test_dates"] for f in result["folds"]] == [["2024-08-02"], ["2024-08-03"]]
     assert result["folds"][0]["in_sample_bps"]["best_ask"] == pytest.approx(0.0)
@@ -40,9 +40,9 @@ def test_a_fold_never_looks_at_its_test_day() -> None:
     rng = np.random.default_rng(1)
     costs = rng.normal(100, 1, (9, 6, 4))  # 9 points, 6 days, 4 orders a day
     base = {"twap": rng.normal(100, 1, (6, 4)).tolist()}
-    first = walk_forward(matrix(costs.tolist(), base), 3, 1, reps=100, seed=0)
+    first = walk_forward(matrix(costs.tolist(), base), 3, 1)
     costs[:, 5] = rng.normal(90, 30, (9, 4))  # the last test day, rewritten
-    second = walk_forward(matrix(costs.tolist(), base), 3, 1, reps=100, seed=0)
+    second = walk_forward(matrix(costs.tolist(), base), 3, 1)
     assert [f["chosen"] for f in first["folds"]] == [f["chosen"] for f in second["folds"]]
     assert first["folds"][2]["in_sample_bps"] == second["folds"][2]["in_sample_bps"]
     assert first["folds"][2]["out_of_sample_bps"] != second["folds"][2]["out_of_sample_bps"]
@@ -51,7 +51,7 @@ def test_a_fold_never_looks_at_its_test_day() -> None:
 def test_too_few_days_for_a_fold_is_an_error() -> None:
     m = matrix([[[1.0], [1.0]]], {"twap": [[1.0], [1.0]]})
     with pytest.raises(ValueError, match="at least train_days \\+ test_days = 3 days"):
-        walk_forward(m, 2, 1, reps=10, seed=0)
+        walk_forward(m, 2, 1)
 
 
 def test_t_quantiles_match_the_tables() -> None:
@@ -122,8 +122,28 @@ def test_the_plateau_counts_points_no_different_from_the_best() -> None:
     noisy = best + rng.normal(0, 1, (10, 3))
     worse = best + 5
     m = matrix([best.tolist(), noisy.tolist(), worse.tolist()], {"twap": best.tolist()})
-    result = plateau(m, np.arange(10), reps=500, seed=0)
-    assert result == {"points_indistinguishable": 2, "of": 3}
+    result = plateau(m, np.arange(10))
+    assert result["points_indistinguishable"] == 2 and result["of"] == 3 and result["days"] == 10
+    assert result["points_indistinguishable_adjusted"] == 2
+
+
+def test_adjusting_for_many_comparisons_widens_the_plateau() -> None:
+    """Point 1 costs 0.8 more than point 0 on average, 1.8 and -0.2 on alternate days (t =
+    0.8 / (1.054 / sqrt 10) = 2.4 at 9 degrees of freedom: p = 0.040, different at 95 %);
+    point 2 costs 5 more every day (p = 0); points 3 and 4 equal point 0. Holm: p = 0 against
+    0.05 / 4, then 0.040 against 0.05 / 3 = 0.017: not rejected, so point 1 joins."""
+    best = np.full((10, 1), 100.0)
+    close = best + np.tile([[1.8], [-0.2]], (5, 1))
+    points = [best, close, best + 5, best, best]
+    result = plateau(matrix([p.tolist() for p in points], {"twap": best.tolist()}), np.arange(10))
+    assert result["points_indistinguishable"] == 3
+    assert result["points_indistinguishable_adjusted"] == 4
+
+
+def test_on_one_day_only_exact_ties_count() -> None:
+    m = matrix([[[1.0, 2.0]], [[2.0, 1.0]], [[1.0, 2.5]]], {"twap": [[1.0, 1.0]]})
+    result = plateau(m, np.arange(1))
+    assert result["points_indistinguishable"] == 2 and result["note"].startswith("one day")
 
 
 def test_orders_that_cannot_be_priced_are_left_out_and_counted() -> None:
@@ -143,5 +163,5 @@ def test_an_order_no_point_can_price_does_not_decide_the_fold() -> None:
          [[90.0, inf], [90.0, 90.0], [90.0, 90.0]]],
         {"best_ask": [[95.0, 95.0]] * 3},
     )  # fmt: skip
-    fold = walk_forward(m, 2, 1, reps=50, seed=0)["folds"][0]
+    fold = walk_forward(m, 2, 1)["folds"][0]
     assert fold["chosen"] == {"x": 1} and fold["train_orders_left_out"] == 1

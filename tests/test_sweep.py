@@ -515,7 +515,7 @@ def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
         "router: {model: cont_kukanov, tau_s: 5}\n"
         "grid: {lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0, 0.005]}\n"
         "orders: {per_day: 2, size: [500, 1500], side: both, horizon_s: 120, seed: 1}\n"
-        "evaluation: {mode: walk_forward, train_days: 2, test_days: 1, bootstrap_reps: 200}\n"
+        "evaluation: {mode: walk_forward, train_days: 2, test_days: 1}\n"
     )
     report = json.loads(run_sweep(tmp_path / "c.yaml", tmp_path / "out", *args).stdout)
     config = load_config(tmp_path / "c.yaml")
@@ -528,7 +528,7 @@ def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
         for name in ("best_ask", "twap", "vwap")
     }
     matrix = Matrix.of(trials, config.grid.names, dates, baselines)
-    return report, walk_forward(matrix, 2, 1, reps=200, seed=0)
+    return report, walk_forward(matrix, 2, 1)
 
 
 def assert_same_walk_forward(report: dict, expected: dict) -> None:
