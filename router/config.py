@@ -185,8 +185,6 @@ _SCHEMA: dict[str, Any] = {
                 "mode": {"enum": ["in_sample", "walk_forward"]},
                 "train_days": {"type": "integer", "minimum": 1},
                 "test_days": {"type": "integer", "minimum": 1},
-                "bootstrap_reps": {"type": "integer", "minimum": 100},
-                "seed": {"type": "integer", "minimum": 0},
             },
         },
         "source": {"enum": ["kafka", "file"]},
@@ -335,14 +333,12 @@ class GridConfig:
 @dataclass(frozen=True)
 class EvaluationConfig:
     """How the chosen parameters are judged: ``in_sample`` (on the days they were chosen on)
-    or ``walk_forward`` (chosen on ``train_days`` days, read out on the next ``test_days``);
-    intervals from ``bootstrap_reps`` paired day-block resamples drawn from ``seed``."""
+    or ``walk_forward`` (chosen on ``train_days`` days, read out on the next ``test_days``).
+    Its intervals draw nothing at random, so it has no resamples and no seed."""
 
     mode: str = "in_sample"
     train_days: int = 5
     test_days: int = 1
-    bootstrap_reps: int = 2000
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,6 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         report["evaluation"] = evaluate(
             objective_matrix(trials, grid, runs, [d.snapshots.window.date for d in data.days]),
             settings.mode, settings.train_days, settings.test_days,
-            reps=settings.bootstrap_reps, seed=settings.seed,
         )  # fmt: skip
     except ValueError as exc:
         raise SweepError(f"evaluation: {exc}") from None

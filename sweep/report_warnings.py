@@ -14,7 +14,8 @@ BEYOND_DEPTH_SHARES = 0
 UNFILLED_SHARES = 0
 #: Beyond a cancel race's few lots, surplus is a strategy buying what it did not need.
 SURPLUS_SHARE = 0.02
-#: Days are the bootstrap's blocks: fewer than this and its intervals run too narrow.
+#: Days are the intervals' independent samples: fewer than this and an interval is wide and
+#: leans on the day figures being near normal (unequal or skewed days then cover below 95 %).
 MIN_INTERVAL_DAYS = 10
 
 
@@ -106,8 +107,8 @@ def few_days(evaluation: dict) -> list[dict]:
         _warning(
             "few_days",
             f"{', '.join(paths)}: savings resting on {days} day{'s' * (days != 1)}, fewer than "
-            f"{MIN_INTERVAL_DAYS}: days are the bootstrap's blocks, so the interval runs narrow "
-            "or is missing",
+            f"{MIN_INTERVAL_DAYS}: days are the interval's independent samples, so it is wide, "
+            "leans on day figures being near normal, or is missing (one day)",
             days, MIN_INTERVAL_DAYS, intervals=paths,
         )
         for days, paths in sorted(by_days.items())

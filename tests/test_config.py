@@ -126,6 +126,10 @@ def test_venue_ids_as_numbers_or_strings_inherit_the_default(tmp_path):
             r"grid.theta_queue.0: 'a' is not of type",
         ),
         ("data: {path: d.csv}\nsource: s3\n", r"source: 's3' is not one of"),
+        (  # the bootstrap's keys, gone with it: the intervals draw nothing at random
+            "data: {path: d.csv}\nevaluation: {bootstrap_reps: 2000, seed: 0}\n",
+            r"evaluation: unknown key\(s\) 'bootstrap_reps', 'seed'; allowed: mode, test_days",
+        ),
         ("data: {path: d.csv, window: {start: '9h'}}\n", r"data.window.start: time of day '9h'"),
         ("data: {path: d.csv, window: {start: '14:00'}}\n", r"data.window: end 13:45:14 is before"),
         ("data: {path: d.csv, depth: 11}\n", r"data.depth: 11 is greater than the maximum of 10"),

@@ -523,7 +523,7 @@ def walk_forward_config(
         f"router: {{model: cont_kukanov{'' if 'tau_s' in grid else ', tau_s: 5'}}}\n"
         f"grid: {grid}\n"
         "orders: {per_day: 2, size: [500, 1500], side: both, horizon_s: 120, seed: 1}\n"
-        "evaluation: {mode: walk_forward, train_days: 2, test_days: 1, bootstrap_reps: 200}\n"
+        "evaluation: {mode: walk_forward, train_days: 2, test_days: 1}\n"
     )
     return tmp_path / "c.yaml", paths
 
@@ -547,7 +547,7 @@ def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
         for name in ("best_ask", "twap", "vwap")
     }
     matrix = Matrix.of(trials, config.grid.names, dates, baselines)
-    return report, walk_forward(matrix, 2, 1, reps=200, seed=0)
+    return report, walk_forward(matrix, 2, 1)
 
 
 def assert_same_walk_forward(report: dict, expected: dict) -> None:
