@@ -22,7 +22,7 @@ def parse(doc: str, tmp_path: Path):
 def test_default_config_loads_with_the_pinned_defaults():
     config = load_config(ROOT / "configs" / "default.yaml")
     assert config.data.single_file == ROOT / "data" / "synthetic_day.csv"
-    assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 1)
+    assert (config.data.start, config.data.end, config.data.depth) == ("13:36:32", "13:45:14", 10)
     assert (config.order.size, config.order.step) == (5000, 100)
     assert config.router.model == "cont_kukanov" and config.grid.tau_s == (2, 5, 10)
     assert config.router.placement() is not None
