@@ -13,37 +13,29 @@ import argparse
 import json
 from dataclasses import replace
 
-from bench.common import ROOT, machine, median, timed
+from bench.common import ROOT, TRIAL_POINT, ensure_month, machine, trial_seconds
 from producer.source import load_configured
-from producer.synthetic import generate_days
-from router.config import GridPoint, load_config
-from router.placement import RouterParams
-from sweep.backtest import SweepData, run_backtest
-
-POINT = GridPoint(RouterParams(0.01, 0.01, 0.001), 5.0)
-MONTH = ROOT / "data" / "month" / "aapl.csv"
+from router.config import load_config
+from sweep.backtest import SweepData
 
 
-def trial_seconds(config_name: str, depth: int, days: int, repeats: int) -> float:
+def depth_seconds(config_name: str, depth: int, days: int, repeats: int) -> float:
     """The median time of one trial on the config's first ``days`` days read at ``depth``."""
     config = load_config(ROOT / "configs" / config_name)
     config = replace(config, data=replace(config.data, depth=depth))
     loaded = load_configured(config.data)[0][:days]
-    data = SweepData.configured(loaded, config)
-    run_backtest(POINT, data)  # the optimiser compiled or loaded from numba's cache
-    return median([timed(lambda: run_backtest(POINT, data)) for _ in range(repeats)])
+    return trial_seconds(SweepData.configured(loaded, config), repeats)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    if not list(MONTH.parent.glob("aapl-*.csv")):
-        generate_days(MONTH, seed=7, days=20)
-    figures: dict = {"point": POINT.as_dict()}
+    ensure_month()
+    figures: dict = {"point": TRIAL_POINT.as_dict()}
     cases = (("default_day", "default.yaml", 1), ("month_5_days", "month.yaml", 5))
     for name, config, days in cases:
-        times = {depth: trial_seconds(config, depth, days, args.repeats) for depth in (1, 10)}
+        times = {depth: depth_seconds(config, depth, days, args.repeats) for depth in (1, 10)}
         figures[name] = {
             "depth_1_s": times[1], "depth_10_s": times[10], "ratio": times[10] / times[1]
         }  # fmt: skip

@@ -20,31 +20,27 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.common import ROOT, machine, median, timed
-from producer.synthetic import generate, generate_days
-from router import RouterParams, load_mbp
-from router.config import GridPoint, load_config
+from bench.common import MONTH, ROOT, TRIAL_POINT, ensure_month, machine, trial_seconds
+from producer.synthetic import generate
+from router import load_mbp
+from router.config import load_config
 from router.orders import OrderGenerator, Orders
-from sweep.backtest import SweepData, run_backtest
-
-POINT = GridPoint(RouterParams(0.01, 0.01, 0.001), 5.0)
-MONTH = ROOT / "data" / "month" / "aapl.csv"
+from sweep.backtest import SweepData
 
 
-def trial_seconds(days: list, orders: Orders, repeats: int) -> float:
+def orders_seconds(days: list, orders: Orders, repeats: int) -> float:
     """The median time of one grid point replayed for every order of ``days``."""
     config = load_config(ROOT / "configs" / "month.yaml")
     data = SweepData.build(days, config.venues, orders, 100,
                            config.router.placement(config.fills), config.latency)  # fmt: skip
-    run_backtest(POINT, data)  # the optimiser compiled or loaded from numba's cache
-    return median([timed(lambda: run_backtest(POINT, data)) for _ in range(repeats)])
+    return trial_seconds(data, repeats)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    figures: dict = {"point": POINT.as_dict()}
+    figures: dict = {"point": TRIAL_POINT.as_dict()}
     with tempfile.TemporaryDirectory(prefix="bench-wf-") as tmp:
         path = Path(tmp) / "session.dbn.zst"
         generate(path, seed=7, start="13:30", end="19:59:59", fmt="dbn")
@@ -52,17 +48,16 @@ def main() -> None:
         twenty = Orders(generator=OrderGenerator(20, (1000, 5000), "both", 300.0))
         figures["full_session_20_orders"] = {
             "rows": len(session),
-            "trial_s": trial_seconds([session], twenty, args.repeats),
+            "trial_s": orders_seconds([session], twenty, args.repeats),
         }
-    if not list(MONTH.parent.glob("aapl-*.csv")):
-        generate_days(MONTH, seed=7, days=20)
+    ensure_month()
     month = [load_mbp(p) for p in sorted(MONTH.parent.glob("aapl-*.csv"))]
     ten = Orders(generator=OrderGenerator(10, (1000, 5000), "both", 120.0))
     figures["trial_s_by_days"] = {
-        str(n): trial_seconds(month[:n], ten, args.repeats) for n in (1, 5, 20)
+        str(n): orders_seconds(month[:n], ten, args.repeats) for n in (1, 5, 20)
     }
     figures["trial_s_by_orders_a_day"] = {
-        str(n): trial_seconds(
+        str(n): orders_seconds(
             month[:1], Orders(generator=OrderGenerator(n, (1000, 5000), "both", 120.0)),
             args.repeats,
         )
