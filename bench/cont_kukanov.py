@@ -17,14 +17,14 @@ import tempfile
 import numpy as np
 
 from bench.common import ROOT, default_day, machine, median, timed
-from router.placement import Problem, RouterParams, optimise, optimise_reference
+from router.strategies.placement import Problem, RouterParams, optimise, optimise_reference
 from sweep import SweepData, run_backtest
 
 FIRST_CALL = """
 import time
 import numpy as np
 from bench.cont_kukanov import decision
-from router.placement import optimise
+from router.strategies.placement import optimise
 problem, outflow = decision()
 start = time.perf_counter()
 optimise(problem, outflow, rng=np.random.default_rng(0))

@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.common import default_day, machine, median, timed
 from producer.synthetic import generate
 from router import RouterParams, Timeline, Venue, allocate, compute_cost, load_mbp, run_router
-from router.strategies import simulate_all
+from router.strategies.baselines import simulate_all
 
 PARAMS = RouterParams(0.4, 0.6, 0.3)
 

@@ -24,7 +24,7 @@ from bench.common import MONTH, ROOT, TRIAL_POINT, ensure_month, machine, trial_
 from producer.synthetic import generate
 from router import load_mbp
 from router.config import load_config
-from router.orders import OrderGenerator, Orders
+from router.strategies.orders import OrderGenerator, Orders
 from sweep.backtest import SweepData
 
 

@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from router import Snapshots, load_mbp
-from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
-from router.nbbo import national_best
-from router.plotting import pyplot
+from router.analysis.nbbo import national_best
+from router.analysis.plotting import pyplot
+from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
 
 TICK = 0.01
 LAGS = 50

@@ -42,9 +42,9 @@ from producer.market import (
     event_times,
     expected_events,
 )
-from router.dbn_reader import record_dtype
-from router.marketdata import Window, parse_time_of_day
-from router.prices import FIXED_SCALE
+from router.data.dbn_reader import record_dtype
+from router.data.marketdata import Window, parse_time_of_day
+from router.data.prices import FIXED_SCALE
 
 PUBLISHER_IDS = (2, 5, 8, 9, 37, 38, 43, 44)  # Databento US-equities publishers, in use order
 MAX_VENUES = len(PUBLISHER_IDS)

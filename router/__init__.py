@@ -1,16 +1,24 @@
-"""sor-sweep's domain: market data, the allocator, the replay simulator, baselines and metrics.
+"""sor-sweep's domain, in four rooms: ``router.data`` (market data in), ``router.exchange``
+(the simulated venues), ``router.strategies`` (what to buy, where and when) and
+``router.analysis`` (what it cost). Imports run one way: data <- exchange <- strategies, and
+analysis reads data and fills. ``router.config`` composes them from a YAML file.
 
 Python, numpy and numba (the placement optimiser's steps); nothing here imports Kafka or Ray.
 """
 
-from router.allocator import Venue, allocate, compute_cost
-from router.closing import Closing
-from router.fees import FeeRate, VenueFees
-from router.loader import expand_paths, load_days, load_mbp
-from router.marketdata import DataError, DataQuality, Snapshots, Window
-from router.metrics import StrategyResult, savings_bps, summarize
-from router.replay import Fills, Timeline
-from router.strategies import RouterParams, check_order, run_baselines, run_router, simulate_all
+from router.analysis import StrategyResult, savings_bps, summarize
+from router.data import DataError, DataQuality, Snapshots, Window, expand_paths, load_days, load_mbp
+from router.exchange import Closing, FeeRate, Fills, Timeline, VenueFees
+from router.strategies import (
+    RouterParams,
+    Venue,
+    allocate,
+    check_order,
+    compute_cost,
+    run_baselines,
+    run_router,
+    simulate_all,
+)
 
 __all__ = [
     "Closing",

@@ -19,16 +19,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from router.cont_kukanov import MIN_TAU_S, PlacementSettings
-from router.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
-from router.latency import DEFAULT_LATENCY_MS, VenueLatency
-from router.marketdata import MAX_DEPTH, NS_PER_SECOND, parse_time_of_day
-from router.orders import SIDES, OrderGenerator, Orders, ParentOrder
-from router.passive import UNSIGNED_TRADES, FillRules
-from router.placement import RouterParams
-from router.prices import PRICE_FORMATS
-from router.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
-from router.strategies import check_order
+from router.data.marketdata import MAX_DEPTH, NS_PER_SECOND, parse_time_of_day
+from router.data.prices import PRICE_FORMATS
+from router.exchange.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
+from router.exchange.latency import DEFAULT_LATENCY_MS, VenueLatency
+from router.exchange.passive import UNSIGNED_TRADES, FillRules
+from router.exchange.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
+from router.strategies.baselines import check_order
+from router.strategies.cont_kukanov import MIN_TAU_S, PlacementSettings
+from router.strategies.orders import SIDES, OrderGenerator, Orders, ParentOrder
+from router.strategies.placement import RouterParams
 
 _NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1, "uniqueItems": True}
 _RATE = {

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from router import Fills, Snapshots, Timeline, VenueFees, run_router, summarize
+from router.analysis.metrics import combine
+from router.analysis.tca import PARTS, combined_shortfall, shortfall
 from router.config import Config, GridPoint
-from router.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
-from router.latency import NONE as NO_LATENCY
-from router.latency import VenueLatency
-from router.metrics import combine
-from router.orders import Orders, ParentOrder
-from router.tca import PARTS, combined_shortfall, shortfall
+from router.exchange.latency import NONE as NO_LATENCY
+from router.exchange.latency import VenueLatency
+from router.strategies.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
+from router.strategies.orders import Orders, ParentOrder
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +87,8 @@ def replay_router(
 def run_backtest(point: GridPoint, data: SweepData) -> dict:
     """Replay the router at ``point`` for every order of every day: the objective (the sum of
     every order's cost), ``costs`` (per day, each order's: a row of the objective matrix), the
-    fill figures over all orders and the shortfall's parts (``tca_*_bps``, see router.tca)."""
+    fill figures over all orders and the shortfall's parts (``tca_*_bps``, see
+    router.analysis.tca)."""
     results, costs, parts = [], [], []
     for day in data.days:
         costs.append([])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from router.metrics import pooled_bps
+from router.analysis.metrics import pooled_bps
 
 CONFIDENCE = 0.95
 

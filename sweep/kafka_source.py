@@ -25,7 +25,7 @@ from producer import wire
 from producer.publish import unreachable
 from router import DataQuality, Snapshots, Window
 from router.config import Config, DataConfig, KafkaConfig
-from router.marketdata import MAX_DEPTH
+from router.data.marketdata import MAX_DEPTH
 
 
 class ConsumeError(RuntimeError):

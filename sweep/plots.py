@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from router import Fills
+from router.analysis.plotting import pyplot
+from router.analysis.tca import PARTS
 from router.config import GridConfig
-from router.plotting import pyplot
-from router.replay import CLEANUP, PASSIVE
-from router.tca import PARTS
+from router.exchange.replay import CLEANUP, PASSIVE
 
 
 def fills_figure(runs: dict[str, Fills], start_ns: int):

@@ -12,13 +12,19 @@ from pathlib import Path
 import numpy as np
 
 from router import Fills, Snapshots, StrategyResult, run_baselines
+from router.analysis.metrics import combine, pooled_savings_bps, summarize
+from router.analysis.tca import (
+    MARKOUTS_S,
+    combined_markouts,
+    combined_shortfall,
+    markouts,
+    shortfall,
+)
 from router.config import GridConfig, GridPoint
-from router.cont_kukanov import DecisionStats
-from router.marketdata import SIDES
-from router.metrics import combine, pooled_savings_bps, summarize
-from router.orders import ParentOrder
-from router.replay import HOWS
-from router.tca import MARKOUTS_S, combined_markouts, combined_shortfall, markouts, shortfall
+from router.data.marketdata import SIDES
+from router.exchange.replay import HOWS
+from router.strategies.cont_kukanov import DecisionStats
+from router.strategies.orders import ParentOrder
 from sweep.backtest import Day, SweepData, replay_router
 from sweep.evaluation import Matrix
 
@@ -79,7 +85,7 @@ class OrderRun:
     results: dict[str, StrategyResult]
     objective: float  # the router's, as a trial computes it
     decisions: DecisionStats | None
-    tca: dict[str, dict]  # per strategy: its shortfall and parts (router.tca)
+    tca: dict[str, dict]  # per strategy: its shortfall and parts (router.analysis.tca)
     markouts: dict[int, dict]  # the router's passive fills, per venue
 
     @property

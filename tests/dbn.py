@@ -9,7 +9,7 @@ from pathlib import Path
 import databento_dbn as dbn
 import zstandard
 
-from router.prices import FIXED_SCALE
+from router.data.prices import FIXED_SCALE
 from tests.mbp import at
 
 DAY_START = at("00:00:00")

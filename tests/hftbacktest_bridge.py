@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from router import FeeRate, Snapshots, Timeline, VenueFees
-from router.cont_kukanov import _Run
-from router.latency import VenueLatency
-from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
-from router.passive import FillRules
-from router.queues import RiskAverseQueueModel
-from router.replay import Plan
+from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
+from router.exchange.latency import VenueLatency
+from router.exchange.passive import FillRules
+from router.exchange.queues import RiskAverseQueueModel
+from router.exchange.replay import Plan
+from router.strategies.cont_kukanov import _Run
 
 LATENCY_NS = 1_000  # entry and response, both engines
 

@@ -246,7 +246,7 @@ def test_kafka_client_secrets_come_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_orders_a_list_or_a_generator(tmp_path):
-    from router.orders import OrderGenerator, ParentOrder
+    from router.strategies.orders import OrderGenerator, ParentOrder
 
     fixed = parse("data: {path: d.csv}\norders: [{start: '13:40', size: 300, side: sell, "
                   "horizon_s: 60}]\n", tmp_path).order.orders  # fmt: skip

@@ -13,12 +13,12 @@ import pytest
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
-from router.cont_kukanov import DecisionStats, PlacementSettings, _Run, run_cont_kukanov
-from router.outflow import SellerFlow
-from router.passive import FillRules, Resting
-from router.placement import RouterParams
-from router.queues import ProbQueueModel, RiskAverseQueueModel
-from router.replay import CLEANUP, HOW, PASSIVE
+from router.exchange.passive import FillRules, Resting
+from router.exchange.queues import ProbQueueModel, RiskAverseQueueModel
+from router.exchange.replay import CLEANUP, HOW, PASSIVE
+from router.strategies.cont_kukanov import DecisionStats, PlacementSettings, _Run, run_cont_kukanov
+from router.strategies.outflow import SellerFlow
+from router.strategies.placement import RouterParams
 from sweep import SweepData, run_backtest
 from sweep.backtest import replay_router
 from tests.mbp import at, row, write

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from router import DataError, Snapshots, expand_paths, load_days, load_mbp
-from router.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR, UNKNOWN_SIDE
+from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR, UNKNOWN_SIDE
 from tests import dbn
 from tests.mbp import at
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from router import FeeRate, RouterParams, Timeline, VenueFees, load_mbp, summarize
-from router.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
-from router.latency import VenueLatency
-from router.metrics import Closing
-from router.passive import FillRules, Resting
-from router.queues import RiskAverseQueueModel
-from router.replay import HOWS, Plan
-from router.strategies import run_baselines
+from router.analysis.metrics import Closing
+from router.exchange.latency import VenueLatency
+from router.exchange.passive import FillRules, Resting
+from router.exchange.queues import RiskAverseQueueModel
+from router.exchange.replay import HOWS, Plan
+from router.strategies.baselines import run_baselines
+from router.strategies.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
 from tests.mbp import at, row, write
 
 FEES = VenueFees(FeeRate(0.003, 0.002))
@@ -245,7 +245,7 @@ def test_decisions_wait_for_what_they_can_see():
     from dataclasses import replace
 
     from bench.common import default_day
-    from router.cont_kukanov import PlacementSettings, run_cont_kukanov
+    from router.strategies.cont_kukanov import PlacementSettings, run_cont_kukanov
 
     config, snap = default_day()
     later = replace(snap, ts_recv=snap.ts_recv + 1000 * MS)

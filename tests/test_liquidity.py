@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import FeeRate, RouterParams, VenueFees, load_mbp, simulate_all
-from router.liquidity import ASK, BID, Liquidity
+from router.exchange.liquidity import ASK, BID, Liquidity
 from tests.mbp import at, row, write
 
 FEES = VenueFees(FeeRate(0.003, 0.002))

@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from router.placement import Problem, RouterParams, closed_form, cost, expected_cost, optimise
+from router.strategies.placement import (
+    Problem,
+    RouterParams,
+    closed_form,
+    cost,
+    expected_cost,
+    optimise,
+)
 
 ROUTER_SAMPLES = 2000  # about what the router's estimator holds after a few minutes of data
 

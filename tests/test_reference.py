@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import FeeRate, RouterParams, Snapshots, Venue, VenueFees, Window, load_mbp
-from router.marketdata import SELL_AGGRESSOR, SIDES
-from router.placement import (
+from router.data.marketdata import SELL_AGGRESSOR, SIDES
+from router.strategies.baselines import simulate_all
+from router.strategies.placement import (
     Problem,
     Schedule,
     _column_sums,
@@ -27,7 +28,6 @@ from router.placement import (
     optimise,
     optimise_reference,
 )
-from router.strategies import simulate_all
 from tests.mbp import at, row, write
 from tests.test_allocator import enumerate_allocate
 

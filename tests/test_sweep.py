@@ -13,7 +13,7 @@ import pytest
 
 from router import FeeRate, Fills, RouterParams, VenueFees, load_mbp
 from router.config import PENALTIES, GridPoint
-from router.orders import ParentOrder
+from router.strategies.orders import ParentOrder
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
 from sweep.backtest import Day
@@ -267,7 +267,7 @@ def test_plot_writes_both_pngs(tmp_path):
 
 
 def test_fills_plot_marks_passive_and_clean_up_fills():
-    from router.replay import HOW
+    from router.exchange.replay import HOW
     from sweep.plots import fills_figure
 
     start = 1_000_000_000_000
@@ -449,8 +449,8 @@ def test_fills_csv_audits_every_fill_against_what_justified_it(sweep_run):
 def test_fills_csv_shows_the_ask_that_crossed_a_resting_bid(tmp_path):
     """Our bid rests at 10.00; the ask falls to 9.99 with 40 shown (quote crossing on): we fill
     40 at 10.00, and the row shows the evidence, the 9.99 ask level and its 40 shares."""
-    from router.orders import ParentOrder
-    from router.passive import FillRules
+    from router.exchange.passive import FillRules
+    from router.strategies.orders import ParentOrder
     from sweep.report import OrderRun, fill_rows
     from tests.test_cont_kukanov import replay_resting, state
 
@@ -471,8 +471,8 @@ def order_run(side: str, prices: dict[str, float]):
     """A 100-share order whose strategies each filled at one price (mirrored for a sell), no
     fees."""
     from router import Closing, summarize
-    from router.orders import ParentOrder
-    from router.replay import HOW
+    from router.exchange.replay import HOW
+    from router.strategies.orders import ParentOrder
     from sweep.report import OrderRun
 
     sign = -1 if side == "sell" else 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from router import Closing, Fills, load_mbp, summarize
-from router.replay import HOW
-from router.tca import PARTS, combined_shortfall, markouts, shortfall
+from router.analysis.tca import PARTS, combined_shortfall, markouts, shortfall
+from router.exchange.replay import HOW
 from tests.mbp import at, row, write
 
 S = 1_000_000_000
@@ -74,7 +74,7 @@ def test_an_order_window_without_rows_has_no_shortfall(snap):
 def test_markouts_combine_share_weighted_over_orders():
     """Venue 2: 100 shares at +5 bps and 300 at -1 bps one second on: (500 - 300) / 400 = +0.5;
     at 10 s only the second order's shares are known: -2."""
-    from router.tca import combined_markouts
+    from router.analysis.tca import combined_markouts
 
     first = {2: {"fills": 1, "shares": 100, "1s_bps": 5.0, "1s_shares": 100,
                  "10s_bps": None, "10s_shares": 0}}  # fmt: skip

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import zstandard
 
-from router.marketdata import DataError
+from router.data.marketdata import DataError
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 DBN_MAGIC = b"DBN"

@@ -21,7 +21,7 @@ us nothing and leaves 150 ahead.
 
 Prints whose side is unknown (``N``) fill nothing unless ``unsigned_trades`` is ``both``, which
 counts them as seller-initiated (optimistic: half of them, on average, were buyers).
-Cancellations move us forward as the queue model says (:mod:`router.queues`).
+Cancellations move us forward as the queue model says (:mod:`router.exchange.queues`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE, Snapshots
-from router.queues import QueueModel
+from router.data.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE, Snapshots
+from router.exchange.queues import QueueModel
 
 UNSIGNED_TRADES = ("ignore", "both")
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from router.marketdata import Snapshots
-from router.metrics import StrategyResult
-from router.nbbo import at_times, mids
-from router.replay import CLEANUP, PASSIVE, Fills
+from router.analysis.metrics import StrategyResult
+from router.analysis.nbbo import at_times, mids
+from router.data.marketdata import Snapshots
+from router.exchange.replay import CLEANUP, PASSIVE, Fills
 
 PARTS = ("spread", "timing", "cleanup", "fees", "rebates", "opportunity")
 MARKOUTS_S = (1, 10)

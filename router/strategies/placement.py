@@ -14,7 +14,7 @@ With A = M + sum of fills, the cost of X for one outflow draw is
 ``make_k`` (h + r_k) what a passive share saves under the mid, rebate included. The
 ``theta`` term charges every share sent to the market, and the shortfall bought at the end, for
 its market impact. The routines here need no market data: outflow samples come from the caller
-(:mod:`router.outflow` estimates them causally from the stream).
+(:mod:`router.strategies.outflow` estimates them causally from the stream).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from router.marketdata import Snapshots
+from router.data.marketdata import Snapshots
 
 
 def top_of_book(snap: Snapshots) -> tuple[np.ndarray, np.ndarray]:

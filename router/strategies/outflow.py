@@ -1,8 +1,8 @@
 """Causal samples of the outflow xi_k that the fill model credits a bid at venue k's best bid.
 
 The Cont & Kukanov placement fills a limit order of L_k shares behind a queue of Q_k with
-min(L_k, (xi_k - Q_k)+). The simulator fills a resting bid only from the venue's
-seller-initiated prints at or below its price (:mod:`router.passive`), so xi_k is measured the
+min(L_k, (xi_k - Q_k)+). The simulator fills a resting bid only from the venue's seller-
+initiated prints at or below its price (:mod:`router.exchange.passive`), so xi_k is measured the
 same way: over a past window [a, a + tau], the seller-initiated volume printed on venue k at or
 below the best bid that venue showed at a, all in local time: a state or a print counts from
 when it was received (its ``ts_recv``, once every earlier state of its venue arrived too), as
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE
-from router.passive import FillRules
-from router.replay import Timeline
+from router.data.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE
+from router.exchange.passive import FillRules
+from router.exchange.replay import Timeline
 
 #: Sample windows slide by this fraction of tau.
 SLIDE = 10

@@ -2,8 +2,8 @@
 
 The close prices them on the book one strategy leaves: each venue's last displayed levels in
 the window, less the ask shares that strategy itself took there (the rule every taker follows,
-:mod:`router.liquidity`), so no strategy buys the same displayed share twice, once while trading
-and again at the close.
+:mod:`router.exchange.liquidity`), so no strategy buys the same displayed share twice, once
+while trading and again at the close.
 
 - A share still missing is bought up the asks, cheapest ask plus its venue's fee first.
 - A share bought beyond the order (surplus) never earns: it is sold back at the lower of the

@@ -1,8 +1,8 @@
 """``load_mbp``: one Databento file (CSV or DBN, plain or zstd) into Snapshots for a window;
 ``load_days``: several files, one trading day each.
 
-The format is recognised by content (:mod:`router.files`); the CSV and DBN readers produce the
-same :class:`~router.messages.Messages`, so the window, the checks and the fold are shared.
+The format is recognised by content (:mod:`router.data.files`); the CSV and DBN readers produce the
+same :class:`~router.data.messages.Messages`, so the window, the checks and the fold are shared.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from router.csv_reader import read_csv
-from router.dbn_reader import open_dbn
-from router.files import open_market_file
-from router.marketdata import (
+from router.data.csv_reader import read_csv
+from router.data.dbn_reader import open_dbn
+from router.data.files import open_market_file
+from router.data.marketdata import (
     MAX_DEPTH,
     NS_PER_DAY,
     NS_PER_SECOND,
@@ -27,7 +27,7 @@ from router.marketdata import (
     Snapshots,
     Window,
 )
-from router.messages import Messages, Where, check, fold
+from router.data.messages import Messages, Where, check, fold
 
 
 def load_mbp(

@@ -1,7 +1,7 @@
 """Databento MBP-1 / MBP-10 / TBBO / CMBP-1 CSV into :class:`Messages`.
 
 Accepts every form Databento writes: the ``Transcoder``/batch CSV and ``to_df().to_csv()``,
-pretty or raw prices (see :mod:`router.prices`), ISO-8601 timestamps (``Z``, ``+00:00`` or any
+pretty or raw prices (see :mod:`router.data.prices`), ISO-8601 timestamps (``Z``, ``+00:00`` or any
 offset) or integer nanoseconds, with or without ``symbol``. Every column is read as text, so a
 bad value is reported with its file line and the text found.
 """
@@ -15,10 +15,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from router.marketdata import MAX_DEPTH, DataError, level_columns
-from router.messages import Messages, Where
-from router.prices import read_prices
-from router.schemas import CONSOLIDATED, SCHEMA_OF_RTYPE, unsupported_rtype
+from router.data.marketdata import MAX_DEPTH, DataError, level_columns
+from router.data.messages import Messages, Where
+from router.data.prices import read_prices
+from router.data.schemas import CONSOLIDATED, SCHEMA_OF_RTYPE, unsupported_rtype
 
 REQUIRED = ["ts_recv", "ts_event", "publisher_id", "action", "side", "price", "size"]
 

@@ -4,9 +4,10 @@ Semantics (the README states them for users):
 
 - Instants are the distinct ``ts`` values, in order. At each instant every venue's new state
   is applied first.
-- Each strategy runs in its own simulation, with its own :class:`~router.liquidity.Liquidity`:
-  a displayed ask share it took is never sold to it again, and a level it emptied does not come
-  back until the data show that level gone and rebuilt.
+- Each strategy runs in its own simulation, with its own
+  :class:`~router.exchange.liquidity.Liquidity`: a displayed ask share it took is never sold to
+  it again, and a level it emptied does not come back until the data show that level gone and
+  rebuilt.
 - What a strategy plans to take comes from a second view, built from the states it has
   received only: the shares it sent orders for are counted taken there until a state it has
   received shows the level gone (or fewer shares). So no plan reads a state after it was
@@ -28,12 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router.closing import NOTHING_SHOWN, Closing
-from router.fees import VenueFees
-from router.latency import NONE as NO_LATENCY
-from router.latency import VenueLatency
-from router.liquidity import ASK, Liquidity
-from router.marketdata import Snapshots
+from router.data.marketdata import Snapshots
+from router.exchange.closing import NOTHING_SHOWN, Closing
+from router.exchange.fees import VenueFees
+from router.exchange.latency import NONE as NO_LATENCY
+from router.exchange.latency import VenueLatency
+from router.exchange.liquidity import ASK, Liquidity
 
 
 @dataclass(frozen=True, eq=False)

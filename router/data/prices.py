@@ -19,8 +19,8 @@ import databento_dbn
 import numpy as np
 import pandas as pd
 
-from router.marketdata import DataError
-from router.messages import Where
+from router.data.marketdata import DataError
+from router.data.messages import Where
 
 PRICE_FORMATS = ("auto", "decimal", "fixed")
 UNDEF_PRICE = databento_dbn.UNDEF_PRICE  # i64::MAX: an empty level

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from router.allocator import Venue, allocate
-from router.fees import VenueFees
-from router.marketdata import NS_PER_SECOND, Snapshots
-from router.placement import RouterParams
-from router.replay import Fills, Plan, Timeline, replay
+from router.data.marketdata import NS_PER_SECOND, Snapshots
+from router.exchange.fees import VenueFees
+from router.exchange.replay import Fills, Plan, Timeline, replay
+from router.strategies.allocator import Venue, allocate
+from router.strategies.placement import RouterParams
 
 TWAP_BUCKET_NS = 60 * NS_PER_SECOND
 

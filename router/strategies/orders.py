@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router.marketdata import NS_PER_SECOND, Snapshots, Window, parse_time_of_day
+from router.data.marketdata import NS_PER_SECOND, Snapshots, Window, parse_time_of_day
 
 SIDES = ("buy", "sell")
 

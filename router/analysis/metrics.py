@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from router.closing import Closing
-from router.replay import CLEANUP, PASSIVE, TAKE, Fills
+from router.exchange.closing import Closing
+from router.exchange.replay import CLEANUP, PASSIVE, TAKE, Fills
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class StrategyResult:
     ``fees_paid`` and ``rebates_earned`` are in dollars and included in ``total_cash``.
     ``order_cost`` prices the order as it ended: the cash, plus shares still missing bought
     up the closing asks, less shares bought beyond the order sold back at no gain
-    (:mod:`router.closing`); ``closing_shares_beyond_depth`` of those were priced beyond the
-    displayed depth, at its worst level. ``surplus_cost`` is what the surplus cost and
+    (:mod:`router.exchange.closing`); ``closing_shares_beyond_depth`` of those were priced
+    beyond the displayed depth, at its worst level. ``surplus_cost`` is what the surplus cost and
     ``surplus_mark_to_market`` what selling it down the closing bids would have gained over
     that (never credited). ``cost_per_share`` is the order cost over the order's shares, what
     savings compare.
@@ -58,8 +58,8 @@ def surplus_cost(fills: Fills) -> float:
 def summarize(fills: Fills, closing: Closing | None = None) -> StrategyResult:
     """total_cash includes fees; avg_fill_px = total_cash / filled_shares. The order cost:
     cash, plus missing shares bought up the closing asks, less the surplus sold back at no gain
-    (:mod:`router.closing`); the book is the one the strategy left (``fills.closing``) unless
-    ``closing`` is given."""
+    (:mod:`router.exchange.closing`); the book is the one the strategy left
+    (``fills.closing``) unless ``closing`` is given."""
     closing = fills.closing if closing is None else closing
     filled = int(fills.shares.sum())
     cash = float(math.fsum(fills.cash))

@@ -14,10 +14,10 @@ from typing import BinaryIO
 import databento_dbn
 import numpy as np
 
-from router.marketdata import DataError
-from router.messages import Messages, Where
-from router.prices import fixed_to_dollars
-from router.schemas import (
+from router.data.marketdata import DataError
+from router.data.messages import Messages, Where
+from router.data.prices import fixed_to_dollars
+from router.data.schemas import (
     CONSOLIDATED,
     RTYPES,
     SCHEMA_OF_RTYPE,

@@ -5,7 +5,8 @@ Every ``tau_s`` seconds from the window's start until it closes, once the outflo
 
 1. applies every venue state up to that instant, filling resting orders as the queue model says;
 2. cancels what is still resting and, for the shares that remain, solves the placement problem
-   (:mod:`router.placement`) with the causal outflow samples (:mod:`router.outflow`);
+   (:mod:`router.strategies.placement`) with the causal outflow samples
+   (:mod:`router.strategies.outflow`);
 3. buys M at once from the displayed asks, cheapest ask + fee first (ties: lower publisher id),
    never more than is displayed, as the static router would;
 4. posts L_k at venue k's best bid, behind the displayed bid size; where the venue's displayed
@@ -15,7 +16,7 @@ Every ``tau_s`` seconds from the window's start until it closes, once the outflo
 A resting bid at price p on venue k fills, at p less the venue's rebate and with no taker fee,
 only from that venue's seller-initiated prints (side ``A``; ``N`` too with
 ``fills.unsigned_trades: both``), each traded share filling at most one of ours
-(:mod:`router.passive`):
+(:mod:`router.exchange.passive`):
 - a print at p takes the front of the queue: its shares beyond those still ahead of us fill us;
   cancellations at p move us forward as the queue model says;
 - a print below p, with the state showing p gone or nothing ahead of us, means the level p was
@@ -23,7 +24,7 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
   at p already printed at p); while the state still shows shares at p, the print takes the
   queue ahead of us first;
 - the venue's ask falling to p or below fills us from the displayed ask shares at prices up to
-  p, each share once (:mod:`router.liquidity`), unless ``fills.quote_cross: false``.
+  p, each share once (:mod:`router.exchange.liquidity`), unless ``fills.quote_cross: false``.
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
 nothing is ahead of us any more.
 When the router learns that its fills complete the order, it cancels every resting order (those
@@ -40,12 +41,12 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from router.marketdata import NS_PER_SECOND
-from router.outflow import SellerFlow
-from router.passive import FillRules, Resting, passive_fills
-from router.placement import Problem, RouterParams, Schedule, optimise
-from router.queues import QueueModel, RiskAverseQueueModel
-from router.replay import HOW, Fills, Market, Plan, Timeline
+from router.data.marketdata import NS_PER_SECOND
+from router.exchange.passive import FillRules, Resting, passive_fills
+from router.exchange.queues import QueueModel, RiskAverseQueueModel
+from router.exchange.replay import HOW, Fills, Market, Plan, Timeline
+from router.strategies.outflow import SellerFlow
+from router.strategies.placement import Problem, RouterParams, Schedule, optimise
 
 #: The shortest horizon, s: decisions are whole nanoseconds apart and outflow windows slide by
 #: a tenth of a horizon, so a horizon that rounds to 0 ns would never move the clock.

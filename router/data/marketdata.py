@@ -3,7 +3,7 @@
 Each row is a venue's book after its last message at one ``ts_event`` instant. The trades that
 printed at that instant on that venue are kept in a side table of prints (price, shares,
 aggressor side), indexed from the rows CSR-style, so memory grows with prints, not rows x trades.
-Loading lives in :mod:`router.loader`; this module is what every other part reads.
+Loading lives in :mod:`router.data.loader`; this module is what every other part reads.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from router.marketdata import (
+from router.data.marketdata import (
     BUY_AGGRESSOR,
     SELL_AGGRESSOR,
     SIDES,
