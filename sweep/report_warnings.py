@@ -106,7 +106,7 @@ def few_days(evaluation: dict) -> list[dict]:
     return [
         _warning(
             "few_days",
-            f"{', '.join(paths)}: savings resting on {days} day{'s' * (days != 1)}, fewer than "
+            f"{', '.join(paths)}: resting on {days} day{'s' * (days != 1)}, fewer than "
             f"{MIN_INTERVAL_DAYS}: days are the interval's independent samples, so it is wide, "
             "leans on day figures being near normal, or is missing (one day)",
             days, MIN_INTERVAL_DAYS, intervals=paths,

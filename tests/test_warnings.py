@@ -110,6 +110,6 @@ def test_savings_resting_on_fewer_than_ten_days_warn_once_per_day_count():
         (9, ["evaluation.out_of_sample.twap", "evaluation.out_of_sample.vwap"]),
     ]
     assert {w["threshold"] for w in warnings} == {MIN_INTERVAL_DAYS}
-    assert "savings resting on 1 day, fewer than 10" in warnings[0]["message"]
+    assert ": resting on 1 day, fewer than 10" in warnings[0]["message"]
     enough = {"in_sample": {"twap": {"orders": 100, "days": MIN_INTERVAL_DAYS}}}
     assert few_days(enough) == []
