@@ -109,15 +109,16 @@ def t_quantile(df: int) -> float:
 def plateau(matrix: Matrix, days: np.ndarray) -> dict:
     """How many points are statistically indistinguishable from the best over ``days``: the
     95 % t-interval over days of a point's daily cost less the best's reaches zero; adjusted,
-    Holm's step-down over the same paired t-tests keeps 95 % for all comparisons together."""
-    mine = np.isin(matrix.day, days)
+    Holm's step-down over the same paired t-tests keeps 95 % for all comparisons together.
+    Orders no point could price are left out (and counted), as the folds leave them out."""
+    mine = matrix.usable(days)
     per_day = np.array(
         [[matrix.costs[p, mine & (matrix.day == d)].sum() for d in days]
          for p in range(len(matrix.points))]
     )  # fmt: skip
+    left_out = int((np.isin(matrix.day, days) & ~mine).sum())
     out: dict = {"of": len(matrix.points), "days": len(days)}
-    if not np.isfinite(per_day).all():
-        return {"points_indistinguishable": None} | out | {"note": "some costs are not finite"}
+    out |= {"orders_left_out": left_out} if left_out else {}
     best = int(np.argmin(per_day.sum(axis=1)))
     if len(days) < 2:
         tied = int((per_day.sum(axis=1) == per_day[best].sum()).sum())

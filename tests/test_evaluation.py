@@ -127,6 +127,18 @@ def test_the_plateau_counts_points_no_different_from_the_best() -> None:
     assert result["points_indistinguishable_adjusted"] == 2
 
 
+def test_the_plateau_leaves_out_orders_no_point_could_price() -> None:
+    """Day 0's second order is unpriceable at point 1 (no ask at its close): the plateau counts
+    over the other orders, as the folds do, and says how many it left out."""
+    rng = np.random.default_rng(4)
+    best = rng.normal(100, 5, (6, 2))
+    worse = best + 5
+    worse[0, 1] = np.inf
+    m = matrix([best.tolist(), worse.tolist()], {"twap": best.tolist()})
+    result = plateau(m, np.arange(6))
+    assert result["points_indistinguishable"] == 1 and result["orders_left_out"] == 1
+
+
 def test_adjusting_for_many_comparisons_widens_the_plateau() -> None:
     """Point 1 costs 0.8 more than point 0 on average, 1.8 and -0.2 on alternate days (t =
     0.8 / (1.054 / sqrt 10) = 2.4 at 9 degrees of freedom: p = 0.040, different at 95 %);
