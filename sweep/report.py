@@ -187,6 +187,7 @@ def build_report(
                 "rows": len(d),
                 "venues": [int(v) for v in d.venues],
                 "orders": sum(1 for r in runs if r.date == d.window.date),
+                "quality": _quality([d]),
                 "objective": sum(r.objective for r in runs if r.date == d.window.date),
                 **_figures([r for r in runs if r.date == d.window.date]),
             }

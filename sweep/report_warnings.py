@@ -22,7 +22,7 @@ MIN_INTERVAL_DAYS = 10
 def report_warnings(report: dict) -> list[dict]:
     """Every warning the report's parts call for (an empty list when none does)."""
     return [
-        *unknown_sides(report["data"]["quality"], report["router"]),
+        *unknown_sides(report["data"]["quality"], report["router"], report["days"]),
         *strategy_warnings(report["orders"]),
         *few_days(report["evaluation"]),
     ]
@@ -33,22 +33,38 @@ def _warning(kind: str, message: str, value: float, threshold: float, **context)
     return {"kind": kind, "message": message, "value": value, "threshold": threshold, **context}
 
 
-def unknown_sides(quality: dict, router: dict) -> list[dict]:
+def unknown_sides(quality: dict, router: dict, days: list[dict] = ()) -> list[dict]:
     """Prints of unknown side (``N``) fill no resting order unless ``fills.unsigned_trades`` is
-    ``both``: above a few percent of the prints, the router's passive fills are understated."""
+    ``both``: above a few percent of the prints, the router's passive fills are understated.
+    Over all days (``quality``), or else on the days (each with its own ``quality``) where it
+    happens: one such day in a long month would vanish in the total."""
     unsigned = router.get("fills", {}).get("unsigned_trades")
-    counts = ("prints_unknown_side", "prints_sell_aggressor", "prints_buy_aggressor")
-    unknown, prints = quality["prints_unknown_side"], sum(quality[k] for k in counts)
-    if unsigned in (None, "both") or not prints or unknown / prints <= UNKNOWN_SIDE_SHARE:
+    if unsigned in (None, "both"):
         return []  # None: the static router rests nothing
+    unknown, prints = _unsigned(quality)
+    where = "of prints"
+    if unknown <= UNKNOWN_SIDE_SHARE * prints:
+        shares = {d["date"]: _unsigned(d["quality"]) for d in days}
+        dates = [date for date, (n, total) in shares.items() if n > UNKNOWN_SIDE_SHARE * total]
+        if not dates:
+            return []
+        worst = max(dates, key=lambda date: shares[date][0] / shares[date][1])
+        unknown, prints = shares[worst]
+        where = f"of prints on {', '.join(dates)} (the most on {worst})"
     share = unknown / prints
     return [_warning(
         "unknown_side",
-        f"{share:.1%} of prints ({unknown:,} of {prints:,}) have no aggressor side (N): "
+        f"{share:.1%} {where} ({unknown:,} of {prints:,}) have no aggressor side (N): "
         "resting orders fill only from seller-initiated prints unless fills.unsigned_trades is "
         "both, so the router's passive fills are understated",
         share, UNKNOWN_SIDE_SHARE,
     )]  # fmt: skip
+
+
+def _unsigned(quality: dict) -> tuple[int, int]:
+    """Prints of unknown side, and all prints, in a quality count."""
+    counts = ("prints_unknown_side", "prints_sell_aggressor", "prints_buy_aggressor")
+    return quality["prints_unknown_side"], sum(quality[k] for k in counts)
 
 
 def strategy_warnings(orders: list[dict]) -> list[dict]:

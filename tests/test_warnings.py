@@ -47,10 +47,22 @@ def test_unknown_sides_warn_above_five_percent_of_prints_when_they_fill_nothing(
     assert unknown_sides(prints(0, 0, 0), CONT_KUKANOV) == []
 
 
+def test_one_day_without_sides_in_a_month_warns_though_the_total_does_not():
+    """19 days of 1,000 signed prints and one of 500 unsigned: 2.6 % over all, 100 % that day."""
+    days = [{"date": f"2024-08-{d:02d}", "quality": prints(0, 500, 500)} for d in range(1, 20)]
+    days.append({"date": "2024-08-20", "quality": prints(500, 0, 0)})
+    total = prints(500, 9500, 9500)
+    (warning,) = unknown_sides(total, CONT_KUKANOV, days)
+    assert warning["value"] == 1.0
+    assert warning["message"].startswith("100.0% of prints on 2024-08-20 (the most on 2024-08-20)")
+    assert unknown_sides(total, CONT_KUKANOV, days[:-1]) == []
+
+
 def test_an_audited_day_whose_prints_all_lack_a_side_warns():
     """Every print of side N: the router got no passive fills, and the report must say why."""
     report = {
         "data": {"quality": prints(812, 0, 0)},
+        "days": [{"date": "2024-08-01", "quality": prints(812, 0, 0)}],
         "router": CONT_KUKANOV,
         "orders": [order(5000, router={"unfilled_shares": 3707})],
         "evaluation": {"mode": "in_sample", "in_sample": {"twap": {"days": 10}}},
