@@ -54,30 +54,37 @@ class Closing:
 
     def buy(self, shares: int) -> tuple[float, int]:
         """The cash buying ``shares`` costs, and how many of them lie beyond the asks left."""
-        cash, left = 0.0, shares
-        for price, size in self.asks:
-            taken = min(left, size)
-            cash += taken * price
-            left -= taken
-        if left:
-            cash += left * self.ask_beyond
-        return cash, left
+        taken, left = _down(self.asks, shares)
+        cash = sum(q * price for (price, _), q in taken)
+        return cash + left * self.ask_beyond if left else cash, left
 
     def sell_surplus(self, shares: int, cost: float) -> SurplusSale:
         """Sell back ``shares`` that cost ``cost`` (fees included): at the lower of the bids'
         gross proceeds and that cost, less the fees of the sale."""
         if not shares:
             return SurplusSale(0.0, 0.0, 0)
-        gross, fees, left = 0.0, 0.0, shares
-        for bid, fee, size in self.bids:
-            sold = min(left, size)
-            gross, fees, left = gross + sold * bid, fees + sold * fee, left - sold
-        if left and self.bids:
+        sold, left = _down(self.bids, shares)
+        gross = sum(q * bid for (bid, _, _), q in sold)
+        fees = sum(q * fee for (_, fee, _), q in sold)
+        if left and self.bids:  # beyond the bids shown: at the last one
             bid, fee, _ = self.bids[-1]
             gross, fees = gross + left * bid, fees + left * fee
         elif left:
             gross += left * self.unpriced_surplus
         return SurplusSale(min(gross, cost) - fees, gross - fees - cost, left)
+
+
+def _down(levels: tuple[tuple, ...], shares: int) -> tuple[list[tuple[tuple, int]], int]:
+    """``shares`` walked down ``levels`` (best first, each ending with its size): each level
+    reached with the shares it takes, and the shares left beyond them all."""
+    taken, left = [], shares
+    for level in levels:
+        if not left:
+            break
+        q = min(left, level[-1])
+        taken.append((level, q))
+        left -= q
+    return taken, left
 
 
 #: A book showing nothing at the close: what a hand-made set of fills faces by default.
