@@ -97,10 +97,17 @@ def passive_fills(
     # The shares printed at our price left the displayed queue, whether or not this state shows
     # our level: a later size drop must not count them again as cancellations.
     order.shown = max(order.shown - at_price, 0)
-    level = np.flatnonzero((snapshots.bid_px[row] == order.price) & (snapshots.bid_sz[row] > 0))
-    if len(level):  # our level displayed (at any depth loaded): the queue model reads its size
-        before, order.shown = order.shown, int(snapshots.bid_sz[row, level[0]])
+    shown = displayed_at(snapshots, row, order.price)
+    if shown is not None:  # our level displayed: the queue model reads its size
+        before, order.shown = order.shown, shown
         order.ahead = queue.cancelled(order.ahead, before, order.shown)
     elif level_gone:
         order.ahead, order.shown = 0.0, 0
     return [fill for fill in fills if fill[1] > 0]
+
+
+def displayed_at(snapshots: Snapshots, row: int, price: float) -> int | None:
+    """The bid size a state displays at ``price``, at any depth loaded; None where it shows
+    nothing there (the level is empty, or deeper than the depth loaded)."""
+    level = np.flatnonzero((snapshots.bid_px[row] == price) & (snapshots.bid_sz[row] > 0))
+    return int(snapshots.bid_sz[row, level[0]]) if len(level) else None

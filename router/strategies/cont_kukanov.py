@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from router.data.marketdata import NS_PER_SECOND
-from router.exchange.passive import FillRules, Resting, passive_fills
+from router.exchange.passive import FillRules, Resting, displayed_at, passive_fills
 from router.exchange.queues import QueueModel, RiskAverseQueueModel
 from router.exchange.replay import HOW, Fills, Market, Plan, Timeline
 from router.strategies.outflow import SellerFlow
@@ -136,6 +136,13 @@ class _Run:
     def to_buy(self, now: int) -> int:
         """The order less what is known filled and what is still travelling."""
         return self.order_size - self.known(now) - self.in_flight(now)
+
+    def _send(self, venue: int, shares: int, now: int) -> int:
+        """An order of ``shares`` sent at local time ``now``: when it reaches the venue. Its
+        answer comes back one latency after that; until then its shares are in flight."""
+        latency = int(self.t.latency_ns[venue])
+        self.sent.append((now + 2 * latency, shares))
+        return now + latency
 
     def fill(
         self,
@@ -234,8 +241,7 @@ class _Run:
         latency later on the book as it is then (immediate-or-cancel); shares bought."""
         bought = 0
         for venue, shares, limit in plan.send():
-            arrival = now + int(self.t.latency_ns[venue])
-            self.sent.append((arrival + int(self.t.latency_ns[venue]), shares))
+            arrival = self._send(venue, shares, now)
             for price, q, row in self.market.execute(venue, shares, limit, arrival):
                 self.fill(arrival, row, venue, q, price, float(self.t.fee[venue]), how)
                 bought += q
@@ -263,8 +269,7 @@ class _Run:
         (the taker fee, no rebate); the rest joins the queue at ``price``, behind what the
         venue displays there then. The venue's states up to its arrival are applied here, so
         no print before it can fill it."""
-        arrival = now + int(self.t.latency_ns[venue])
-        self.sent.append((arrival + int(self.t.latency_ns[venue]), shares))
+        arrival = self._send(venue, shares, now)
         for ask, q, row in self.market.execute(venue, shares, price, arrival):
             self.fill(arrival, row, venue, q, ask, float(self.t.fee[venue]), "take")
             self.stats.limit_taken += q
@@ -272,14 +277,9 @@ class _Run:
         if shares <= 0:
             return
         row = int(self.market.latest[venue])
-        bid = self.s.bid_px[row, 0]
-        if bid == price:
-            ahead = int(self.s.bid_sz[row, 0])
-        elif not bid > price:  # the level emptied or the bid fell below: we are the best bid
-            ahead = 0
-        else:  # the bid rose past us: our level, where shown, else what we saw there
-            level = np.flatnonzero(self.s.bid_px[row] == price)
-            ahead = int(self.s.bid_sz[row, level[0]]) if len(level) else seen_size
+        ahead = displayed_at(self.s, row, price)
+        if ahead is None:  # our level not shown: we are the best bid, or it lies too deep
+            ahead = seen_size if self.s.bid_px[row, 0] > price else 0
         self.resting[venue] = order = Resting(price, shares, float(ahead), ahead)
         self._cancel_when_complete(venue, order)  # posted with a take that completes the order
 
