@@ -48,9 +48,7 @@ class SweepData:
         of that size over each day's window."""
         days = [days] if isinstance(days, Snapshots) else days
         orders = Orders(size=orders) if isinstance(orders, int) else orders
-        built = tuple(
-            Day(d, orders.for_day(number, d.window)) for number, d in enumerate(days)
-        )
+        built = tuple(Day(d, orders.for_day(number, d.window)) for number, d in enumerate(days))
         return cls(built, fees, step, placement, latency)
 
     @classmethod
