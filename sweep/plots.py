@@ -10,7 +10,7 @@ from router import Fills
 from router.analysis.plotting import pyplot
 from router.analysis.tca import PARTS
 from router.config import GridConfig
-from router.exchange.replay import CLEANUP, PASSIVE
+from router.exchange.fills import CLEANUP, PASSIVE
 
 
 def fills_figure(runs: dict[str, Fills], start_ns: int):

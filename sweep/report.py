@@ -22,7 +22,7 @@ from router.analysis.tca import (
 )
 from router.config import GridConfig, GridPoint
 from router.data.marketdata import SIDES
-from router.exchange.replay import HOWS
+from router.exchange.fills import HOWS
 from router.strategies.cont_kukanov import DecisionStats
 from router.strategies.orders import ParentOrder
 from sweep.backtest import Day, SweepData, replay_router

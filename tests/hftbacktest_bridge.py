@@ -8,10 +8,10 @@ import numpy as np
 from router import FeeRate, Snapshots, Timeline, VenueFees
 from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
 from router.exchange.latency import VenueLatency
+from router.exchange.market import Plan
 from router.exchange.passive import FillRules
 from router.exchange.queues import RiskAverseQueueModel
-from router.exchange.replay import Plan
-from router.strategies.cont_kukanov import _Run
+from router.exchange.simulator import Exchange
 
 LATENCY_NS = 1_000  # entry and response, both engines
 
@@ -98,7 +98,7 @@ def hftbacktest_run(snap: Snapshots, start: int, shares: int, marketable: bool):
 def our_run(snap: Snapshots, start: int, shares: int, marketable: bool, quote_cross=False):
     """Our engine, the same order: (exchange ts, shares, price) of each fill."""
     timeline = Timeline.of(snap, VenueFees(FeeRate(0.0, 0.0)), VenueLatency(LATENCY_NS / 1e6))
-    run = _Run(timeline, 10**9, RiskAverseQueueModel(), FillRules(quote_cross=quote_cross))
+    run = Exchange(timeline, 10**9, RiskAverseQueueModel(), FillRules(quote_cross=quote_cross))
     run.run_until(np.array([start]))
     seen = run.market.seen_rows(start)
     if marketable:

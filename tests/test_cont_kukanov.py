@@ -13,10 +13,11 @@ import pytest
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
 from router.config import GridPoint
+from router.exchange.fills import CLEANUP, HOW, PASSIVE
 from router.exchange.passive import FillRules, Resting
 from router.exchange.queues import ProbQueueModel, RiskAverseQueueModel
-from router.exchange.replay import CLEANUP, HOW, PASSIVE
-from router.strategies.cont_kukanov import DecisionStats, PlacementSettings, _Run, run_cont_kukanov
+from router.exchange.simulator import Exchange
+from router.strategies.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 from router.strategies.outflow import SellerFlow
 from router.strategies.placement import RouterParams
 from sweep import SweepData, run_backtest
@@ -39,7 +40,7 @@ def replay_resting(tmp_path, events, model=None, left=200, ahead=300, displayed=
     """Rest a bid of ``left`` at 10.00 behind ``ahead`` of the ``displayed`` shares, then apply
     ``events``; the shares filled by each event."""
     snap = load_mbp(write(tmp_path / "q.csv", [state(0, bid_size=displayed), *events]))
-    run = _Run(
+    run = Exchange(
         Timeline.of(snap, FEES), 10_000, model or RiskAverseQueueModel(), rules or FillRules()
     )
     run.run_until(np.array([snap.ts[0]]))
@@ -61,7 +62,7 @@ def test_risk_averse_queue_moves_only_with_trades_and_fills_past_the_front(tmp_p
     ]
     fills, run = replay_resting(tmp_path, events)
     assert fills == [0, 0, 70, 130]
-    assert run.stats.fill_reasons == {"queue": 70, "swept": 130}
+    assert run.fill_reasons == {"queue": 70, "swept": 130}
     prices = {r[3] for r in run.records}
     fees = {r[4] for r in run.records}
     assert prices == {10.00} and fees == {-0.002}  # the bid price less the rebate, no taker fee
@@ -108,7 +109,7 @@ def test_the_queue_ahead_shrinks_with_our_level_shown_deeper_in_the_book(tmp_pat
         | {"price": 10.00, "side": "A"},
     ]
     snap = load_mbp(write(tmp_path / "deep.csv", rows, levels=2), depth=2)
-    run = _Run(Timeline.of(snap, FEES), 10_000, RiskAverseQueueModel(), FillRules())
+    run = Exchange(Timeline.of(snap, FEES), 10_000, RiskAverseQueueModel(), FillRules())
     run.run_until(np.array([snap.ts[0]]))
     run.resting[0] = Resting(10.00, 200, 300.0, 300)
     run.run_until(np.array([snap.ts[1]]))
@@ -126,7 +127,7 @@ def test_a_buyer_initiated_print_at_our_price_fills_nothing(tmp_path):
 def test_a_sell_print_of_300_with_200_ahead_fills_100(tmp_path):
     events = [state(1, bid_size=0, bid=9.99, trade_px=10.00, traded=300)]
     fills, run = replay_resting(tmp_path, events, left=500, ahead=200, displayed=200)
-    assert fills == [100] and run.stats.fill_reasons == {"queue": 100}
+    assert fills == [100] and run.fill_reasons == {"queue": 100}
 
 
 def test_a_sweep_below_our_price_fills_us_from_the_shares_below(tmp_path):
@@ -139,7 +140,7 @@ def test_a_sweep_below_our_price_fills_us_from_the_shares_below(tmp_path):
         | {"price": 9.99, "side": "A"},
     ]
     fills, run = replay_resting(tmp_path, sweep)
-    assert sum(fills) == 80 and run.stats.fill_reasons == {"swept": 80}
+    assert sum(fills) == 80 and run.fill_reasons == {"swept": 80}
 
 
 def test_a_print_below_our_price_with_our_level_still_shown_goes_through_the_queue(tmp_path):
@@ -147,7 +148,7 @@ def test_a_print_below_our_price_with_our_level_still_shown_goes_through_the_que
     # 10.00: the level was not swept, so the print first takes the 200 ahead, then 50 of ours.
     events = [state(1, bid_size=200, trade_px=9.99, traded=250)]
     fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
-    assert fills == [50] and run.stats.fill_reasons == {"queue": 50}
+    assert fills == [50] and run.fill_reasons == {"queue": 50}
     # A print of 150 below: all of it went to the queue ahead; 50 are still ahead of us.
     events = [state(1, bid_size=200, trade_px=9.99, traded=150)]
     fills, run = replay_resting(tmp_path, events, left=200, ahead=200, displayed=200)
@@ -167,9 +168,9 @@ def test_a_pulled_level_fills_nothing_and_a_crossing_ask_only_with_quote_cross(t
         state(2, bid_size=100, bid=9.99, ask=10.00, ask_size=40),  # the ask falls to our price
     ]
     fills, run = replay_resting(tmp_path, events)  # quote_cross on by default
-    assert fills == [0, 40] and run.stats.fill_reasons == {"quote_cross": 40}
+    assert fills == [0, 40] and run.fill_reasons == {"quote_cross": 40}
     fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=False))
-    assert fills == [0, 0] and run.stats.fill_reasons == {}
+    assert fills == [0, 0] and run.fill_reasons == {}
 
 
 def test_with_quote_cross_the_same_displayed_ask_fills_us_once(tmp_path):
@@ -179,7 +180,7 @@ def test_with_quote_cross_the_same_displayed_ask_fills_us_once(tmp_path):
         state(3, bid_size=120, bid=9.99, ask=10.00, ask_size=70),  # 30 more sellers at 10.00
     ]
     fills, run = replay_resting(tmp_path, events, rules=FillRules(quote_cross=True))
-    assert fills == [40, 0, 30] and run.stats.fill_reasons == {"quote_cross": 70}
+    assert fills == [40, 0, 30] and run.fill_reasons == {"quote_cross": 70}
 
 
 def test_the_outflow_estimate_ignores_the_future():

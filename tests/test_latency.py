@@ -8,12 +8,14 @@ import pytest
 
 from router import FeeRate, RouterParams, Timeline, VenueFees, load_mbp, summarize
 from router.analysis.metrics import Closing
+from router.exchange.fills import HOWS
 from router.exchange.latency import VenueLatency
+from router.exchange.market import Plan
 from router.exchange.passive import FillRules, Resting
 from router.exchange.queues import RiskAverseQueueModel
-from router.exchange.replay import HOWS, Plan
+from router.exchange.simulator import Exchange
 from router.strategies.baselines import run_baselines
-from router.strategies.cont_kukanov import PlacementSettings, _Run, run_cont_kukanov
+from router.strategies.cont_kukanov import PlacementSettings, close, run_cont_kukanov
 from tests.mbp import at, row, write
 
 FEES = VenueFees(FeeRate(0.003, 0.002))
@@ -73,7 +75,7 @@ def test_a_cancel_in_flight_still_fills_and_overfills(tmp_path):
     ]
     snap = load_mbp(write(tmp_path / "c.csv", rows), "13:36:32", "13:37:00")
     timeline = Timeline.of(snap, FEES, VenueLatency(5.0))
-    run = _Run(timeline, 100, RiskAverseQueueModel(), FillRules())
+    run = Exchange(timeline, 100, RiskAverseQueueModel(), FillRules())
     run.resting = {v: Resting(10.00, 100, 0.0, 0) for v in (0, 1)}
     run.run_until(np.full(2, start + 40 * MS))
     assert [(r[0], r[1], r[2]) for r in run.records] == [
@@ -103,7 +105,7 @@ def test_an_order_posted_as_the_order_completes_is_cancelled_once_we_learn_it(tm
         *(row(start + t * MS, 5, 10.01, 500, bid=9.98) | sell for t in (2, 3, 100)),
     ]
     snap = load_mbp(write(tmp_path / "p.csv", rows), "13:36:32", "13:37:00")
-    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
+    run = Exchange(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
                FillRules())  # fmt: skip
     run.run_until(np.full(2, start + MS))
     plan = Plan(run.market, run.market.seen_rows(start))
@@ -123,7 +125,7 @@ def test_a_resting_order_is_not_filled_by_prints_before_it_arrives(tmp_path):
         row(start + 8 * MS, 2, 10.01, 500, bid=10.00) | sell,
     ]
     snap = load_mbp(write(tmp_path / "a.csv", rows), "13:36:32", "13:37:00")
-    run = _Run(
+    run = Exchange(
         Timeline.of(snap, FEES, VenueLatency(5.0)), 1000, RiskAverseQueueModel(), FillRules()
     )
     run.run_until(np.array([start]))
@@ -144,7 +146,7 @@ def test_a_limit_order_arriving_at_or_above_the_ask_takes_it_and_rests_the_rest(
         row(start + 3 * MS, 2, 9.99, 70, bid=9.98),
     ]
     snap = load_mbp(write(tmp_path / "x.csv", rows), "13:36:32", "13:37:00")
-    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
+    run = Exchange(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
                FillRules(quote_cross=True))  # fmt: skip
     run.run_until(np.array([start + MS]))
     run.post(0, 9.99, 100, start, 100)
@@ -153,7 +155,7 @@ def test_a_limit_order_arriving_at_or_above_the_ask_takes_it_and_rests_the_rest(
         (MS, 40, 9.99, 0.003, "take"),
         (3 * MS, 30, 9.99, -0.002, "quote_cross"),
     ]
-    assert run.resting[0].left == 30 and run.stats.limit_taken == 40
+    assert run.resting[0].left == 30 and run.limit_taken == 40
 
 
 def plannable_after_an_unseen_rebuild(tmp_path) -> tuple[list[int], list[int]]:
@@ -168,7 +170,7 @@ def plannable_after_an_unseen_rebuild(tmp_path) -> tuple[list[int], list[int]]:
         row(start + 3 * MS, 2, 10.00, 100) | late,
     ]
     snap = load_mbp(write(tmp_path / "s.csv", rows), "13:36:32", "13:37:00")
-    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
+    run = Exchange(Timeline.of(snap, FEES, VenueLatency(1.0)), 1000, RiskAverseQueueModel(),
                FillRules())  # fmt: skip
     run.run_until(np.array([start + MS]))
     plan = Plan(run.market, run.market.seen_rows(start))
@@ -222,11 +224,11 @@ def close_after_a_fill_not_yet_known(tmp_path) -> list[tuple]:
         row(end - MS // 2, 2, 10.01, 500, bid=9.99) | sell,
     ]
     snap = load_mbp(write(tmp_path / "k.csv", rows), "13:36:32", "13:36:32")
-    run = _Run(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
+    run = Exchange(Timeline.of(snap, FEES, VenueLatency(1.0)), 100, RiskAverseQueueModel(),
                FillRules())  # fmt: skip
     run.run_until(np.array([start]))
     run.resting[0] = Resting(10.00, 100, 0.0, 0)
-    run.close(end)
+    close(run, end)
     return [(r[0] - end, r[2], r[3], HOWS[r[5]]) for r in run.records]
 
 

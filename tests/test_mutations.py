@@ -10,11 +10,12 @@ import pytest
 import router.analysis.metrics
 import router.exchange.liquidity
 import router.exchange.passive
-import router.strategies.cont_kukanov
+import router.exchange.simulator
 import tests.test_cont_kukanov
 from router import Closing, Fills, load_mbp, simulate_all, summarize
 from router.data.marketdata import BUY_AGGRESSOR
-from router.exchange.replay import HOW, Market
+from router.exchange.fills import HOW
+from router.exchange.market import Market
 from tests.mbp import at, row, write
 from tests.test_cont_kukanov import replay_resting, state
 from tests.test_latency import (
@@ -44,7 +45,7 @@ def test_the_queue_ahead_goes_first(tmp_path, monkeypatch):
         order.ahead = 0.0
         return original(order, *args)
 
-    monkeypatch.setattr(router.strategies.cont_kukanov, "passive_fills", ahead_ignored)
+    monkeypatch.setattr(router.exchange.simulator, "passive_fills", ahead_ignored)
     assert replay_resting(tmp_path, events, left=500, ahead=200, displayed=200)[0] == [300]
 
 
@@ -95,13 +96,13 @@ def test_plans_read_only_the_states_received(tmp_path, monkeypatch):
 
 def test_the_close_counts_only_the_fills_known(tmp_path, monkeypatch):
     assert close_after_a_fill_not_yet_known(tmp_path)[1:] == [(MS, 100, 10.01, "cleanup")]
-    monkeypatch.setattr(router.strategies.cont_kukanov._Run, "known", lambda run, now: run.filled)
+    monkeypatch.setattr(router.exchange.simulator.Exchange, "known", lambda run, now: run.filled)
     assert close_after_a_fill_not_yet_known(tmp_path)[1:] == []  # a fill it could not know
 
 
 def test_what_travels_is_not_sent_again(tmp_path, monkeypatch):
     assert decide_while_an_order_travels(tmp_path)[0] == 1
-    monkeypatch.setattr(router.strategies.cont_kukanov._Run, "in_flight", lambda run, now: 0)
+    monkeypatch.setattr(router.exchange.simulator.Exchange, "in_flight", lambda run, now: 0)
     decisions, fills = decide_while_an_order_travels(tmp_path)
     assert decisions == 2 and sum(q for _, q, _ in fills) == 600  # bought twice
 

@@ -12,8 +12,8 @@ import pytest
 from producer.synthetic import generate
 from router import FeeRate, RouterParams, Snapshots, Timeline, VenueFees, load_mbp, run_baselines
 from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
+from router.exchange.fills import PASSIVE
 from router.exchange.latency import VenueLatency
-from router.exchange.replay import PASSIVE
 from router.strategies.cont_kukanov import PlacementSettings, run_cont_kukanov
 from router.strategies.orders import OrderGenerator, ParentOrder, time_of_day, whole_window
 
@@ -143,7 +143,8 @@ def test_a_sell_that_oversold_with_no_asks_to_buy_back_costs_infinity(day) -> No
     cannot be priced, so the cost is infinite (as a buy's missing shares with no ask are), not
     free; a buy's surplus with no bid still fetches nothing."""
     from router import Fills, summarize
-    from router.exchange.replay import HOW, Market
+    from router.exchange.fills import HOW
+    from router.exchange.market import Market
 
     quiet = replace(day, ask_px=np.full_like(day.ask_px, np.nan), ask_sz=np.zeros_like(day.ask_sz))
     order = ParentOrder(at("13:38:00"), 60 * S, 1000, "sell")
@@ -164,7 +165,7 @@ def test_the_static_taker_places_whole_lots_only(tmp_path) -> None:
     """After a child of 100 (the static allocator's lot) filled only 3, 97 are missing: not a
     whole lot, so the allocator places nothing more (it used to be asked for 97 and fail); they
     stay unfilled and are priced at the close. 197 missing: one lot of 100 is placed."""
-    from router.exchange.replay import Market, Plan
+    from router.exchange.market import Market, Plan
     from router.strategies.baselines import router_taker
     from tests.mbp import row, write
 

@@ -106,13 +106,14 @@ def test_shortfall_is_priced_on_the_book_the_strategy_left(tmp_path):
     assert router.order_cost == pytest.approx(best.order_cost)
     # The bids, as displayed: venue 2's 10.00 (fee 0.001) first, then venue 1's 9.99 (0.003).
     assert [(p, round(f, 6), q) for p, f, q in runs["router"].closing.bids] == [
-        (10.00, 0.001, 100), (9.99, 0.003, 100)
+        (10.00, 0.001, 100),
+        (9.99, 0.003, 100),
     ]
 
 
 def test_a_surplus_is_sold_back_down_the_displayed_bids_never_above_its_cost():
     from router import Fills
-    from router.exchange.replay import HOW
+    from router.exchange.fills import HOW
 
     fills = Fills.of("router", 100, [(1, 2, 400, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
     closing = Closing(asks=((10.02, 500),), bids=((9.98, 0.003, 100), (9.97, 0.003, 50)))
@@ -134,7 +135,7 @@ def test_a_surplus_is_sold_back_down_the_displayed_bids_never_above_its_cost():
 )
 def test_a_surplus_never_earns(bid, credit, mark):
     from router import Fills
-    from router.exchange.replay import HOW
+    from router.exchange.fills import HOW
 
     fills = Fills.of("router", 100, [(1, 2, 150, 10.00, -0.002, HOW["queue"], 0, 0, float("nan"))])
     result = summarize(fills, Closing(asks=((10.02, 1000),), bids=((bid, 0.003, 1000),)))
@@ -149,7 +150,7 @@ def test_a_surplus_never_earns(bid, credit, mark):
 def test_the_surplus_is_the_last_shares_bought():
     from router import Fills
     from router.analysis.metrics import surplus_cost
-    from router.exchange.replay import HOW
+    from router.exchange.fills import HOW
 
     fills = Fills.of("router", 100, [
         (1, 2, 80, 10.00, -0.002, HOW["queue"], 0, 0, float("nan")),

@@ -267,7 +267,7 @@ def test_plot_writes_both_pngs(tmp_path):
 
 
 def test_fills_plot_marks_passive_and_clean_up_fills():
-    from router.exchange.replay import HOW
+    from router.exchange.fills import HOW
     from sweep.plots import fills_figure
 
     start = 1_000_000_000_000
@@ -471,7 +471,7 @@ def order_run(side: str, prices: dict[str, float]):
     """A 100-share order whose strategies each filled at one price (mirrored for a sell), no
     fees."""
     from router import Closing, summarize
-    from router.exchange.replay import HOW
+    from router.exchange.fills import HOW
     from router.strategies.orders import ParentOrder
     from sweep.report import OrderRun
 

@@ -6,7 +6,7 @@ import pytest
 
 from router import Closing, Fills, load_mbp, summarize
 from router.analysis.tca import PARTS, combined_shortfall, markouts, shortfall
-from router.exchange.replay import HOW
+from router.exchange.fills import HOW
 from tests.mbp import at, row, write
 
 S = 1_000_000_000

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from router.exchange.closing import Closing
-from router.exchange.replay import CLEANUP, PASSIVE, TAKE, Fills
+from router.exchange.fills import CLEANUP, PASSIVE, TAKE, Fills
 
 
 @dataclass(frozen=True)

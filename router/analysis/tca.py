@@ -27,7 +27,7 @@ import numpy as np
 from router.analysis.metrics import StrategyResult
 from router.analysis.nbbo import at_times, mids
 from router.data.marketdata import Snapshots
-from router.exchange.replay import CLEANUP, PASSIVE, Fills
+from router.exchange.fills import CLEANUP, PASSIVE, Fills
 
 PARTS = ("spread", "timing", "cleanup", "fees", "rebates", "opportunity")
 MARKOUTS_S = (1, 10)

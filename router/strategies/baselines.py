@@ -1,4 +1,5 @@
-"""The router and the three baselines, each a cumulative schedule plus a taker.
+"""The static router and the three baselines, each a cumulative schedule plus a taker
+(:mod:`router.strategies.schedule`).
 
 - router(params): whenever shares remain, buy ``allocate(...)``'s split of
   ``min(remaining, sum of each venue's best available size rounded down to step)``, again over
@@ -16,25 +17,35 @@ import numpy as np
 
 from router.data.marketdata import NS_PER_SECOND, Snapshots
 from router.exchange.fees import VenueFees
-from router.exchange.replay import Fills, Plan, Timeline, replay
+from router.exchange.fills import Fills
+from router.exchange.market import Plan
+from router.exchange.timeline import Timeline
 from router.strategies.allocator import Venue, allocate
 from router.strategies.placement import RouterParams
+from router.strategies.schedule import follow
 
 TWAP_BUCKET_NS = 60 * NS_PER_SECOND
 
 
-def best_ask_taker(plan: Plan, shortfall: int) -> None:
-    """A marketable order for the shortfall: the lowest ask across venues first (ties: lower
-    publisher id), then the next, as deep as the book is displayed."""
-    while shortfall > 0:
+def plan_cheapest(plan: Plan, shares: int, fee: np.ndarray | None = None) -> None:
+    """Plan ``shares`` from the levels seen, cheapest ask (plus ``fee``, when given) first
+    (ties: lower publisher id), then the next, each level as deep as displayed."""
+    while shares > 0:
         ask, size = plan.quotes()
         showing = np.flatnonzero(size > 0)
         if not len(showing):
             return
-        venue = int(showing[np.argmin(ask[showing])])  # argmin keeps the first: lower id
-        shares = min(shortfall, int(size[venue]))
-        plan.buy(venue, shares)
-        shortfall -= shares
+        price = ask[showing] if fee is None else ask[showing] + fee[showing]
+        venue = int(showing[np.argmin(price)])  # argmin keeps the first: lower id
+        q = min(shares, int(size[venue]))
+        plan.buy(venue, q)
+        shares -= q
+
+
+def best_ask_taker(plan: Plan, shortfall: int) -> None:
+    """A marketable order for the shortfall: the lowest ask across venues first, then the
+    next, as deep as the book is displayed."""
+    plan_cheapest(plan, shortfall)
 
 
 def router_taker(params: RouterParams, step: int, fee: np.ndarray, rebate: np.ndarray):
@@ -98,7 +109,7 @@ def vwap_targets(timeline: Timeline, order_size: int) -> np.ndarray:
 def run_router(timeline: Timeline, order_size: int, step: int, params: RouterParams) -> Fills:
     targets = whole_order(timeline, order_size)
     taker = router_taker(params, step, timeline.fee, timeline.rebate)
-    return replay(timeline, "router", order_size, targets, taker)
+    return follow(timeline, "router", order_size, targets, taker)
 
 
 def run_baselines(timeline: Timeline, order_size: int) -> dict[str, Fills]:
@@ -109,7 +120,7 @@ def run_baselines(timeline: Timeline, order_size: int) -> dict[str, Fills]:
         "vwap": vwap_targets(timeline, order_size),
     }
     return {
-        name: replay(timeline, name, order_size, targets, best_ask_taker)
+        name: follow(timeline, name, order_size, targets, best_ask_taker)
         for name, targets in schedules.items()
     }
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from router.data.marketdata import SELL_AGGRESSOR, UNKNOWN_SIDE
 from router.exchange.passive import FillRules
-from router.exchange.replay import Timeline
+from router.exchange.timeline import Timeline
 
 #: Sample windows slide by this fraction of tau.
 SLIDE = 10
