@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from router import FeeRate, RouterParams
-from router.config import PENALTIES, ConfigError, GridPoint, load_config, parse_config
+from sweep.config import PENALTIES, ConfigError, GridPoint, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
