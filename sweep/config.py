@@ -1,6 +1,10 @@
-"""The YAML config, validated once at the boundary into frozen dataclasses.
+"""The YAML config: its structure written once, as pydantic dataclasses, and validated at the
+boundary into the objects the domain takes.
 
-Validation is a JSON Schema (unknown keys are errors); messages name the file and the key path.
+Each section is a frozen pydantic dataclass whose fields are the file's keys, types, bounds and
+defaults: unknown keys, wrong types and values out of range are refused, and every refusal is
+given in one ConfigError naming the file and the key path. What no single key can say (which
+keys apply to which model, orders that must fit the window) is checked by hand afterwards.
 Relative paths resolve against the config file's folder. Kafka client options may reference
 environment variables as ``${NAME}`` so that secrets never live in the repo.
 """
@@ -12,16 +16,35 @@ import itertools
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import jsonschema
 import yaml
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic import dataclasses as pydantic_dataclasses
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from router.data.marketdata import MAX_DEPTH, NS_PER_SECOND, parse_time_of_day
 from router.data.prices import PRICE_FORMATS
-from router.exchange.fees import DEFAULT_FEE, DEFAULT_REBATE, FeeRate, VenueFees
+from router.exchange.fees import FeeRate, VenueFees
 from router.exchange.latency import DEFAULT_LATENCY_MS, VenueLatency
 from router.exchange.passive import UNSIGNED_TRADES, FillRules
 from router.exchange.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
@@ -30,192 +53,149 @@ from router.strategies.cont_kukanov import MIN_TAU_S, PlacementSettings
 from router.strategies.orders import SIDES, OrderGenerator, Orders, ParentOrder
 from router.strategies.placement import RouterParams
 
-_NUMBER_LIST = {"type": "array", "items": {"type": "number"}, "minItems": 1, "uniqueItems": True}
-_RATE = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "fee": {"type": "number"},
-        "rebate": {"type": "number"},
-        "latency_ms": {"type": "number", "minimum": 0},
-    },
-}
-_ORDER = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["start", "size", "horizon_s"],
-    "properties": {
-        "start": {"type": "string"},
-        "size": {"type": "integer", "minimum": 1},
-        "side": {"enum": list(SIDES)},
-        "horizon_s": {"type": "number", "exclusiveMinimum": 0},
-    },
-}
-_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["path"],
-            "properties": {
-                "path": {
-                    "oneOf": [
-                        {"type": "string", "minLength": 1},
-                        {
-                            "type": "array",
-                            "items": {"type": "string", "minLength": 1},
-                            "minItems": 1,
-                        },
-                    ]
-                },
-                "prices": {"enum": list(PRICE_FORMATS)},
-                "warmup_s": {"type": "number", "minimum": 0},
-                "skip_empty_days": {"type": "boolean"},
-                "date": {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"},
-                "depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH},
-                "window": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
-                },
-                "synthetic": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "seed": {"type": "integer", "minimum": 0},
-                        "venues": {"type": "integer", "minimum": 1, "maximum": 8},
-                    },
-                },
-            },
-        },
-        "order": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"size": {"type": "integer"}, "step": {"type": "integer"}},
-        },
-        "orders": {
-            "type": ["array", "object"],
-            "if": {"type": "array"},
-            "then": {"minItems": 1, "items": _ORDER},
-            "else": {
-                "additionalProperties": False,
-                "required": ["per_day", "size", "horizon_s"],
-                "properties": {
-                    "per_day": {"type": "integer", "minimum": 1},
-                    "size": {
-                        "oneOf": [
-                            {"type": "integer", "minimum": 1},
-                            {
-                                "type": "array",
-                                "items": {"type": "integer", "minimum": 1},
-                                "minItems": 2,
-                                "maxItems": 2,
-                            },
-                        ]
-                    },
-                    "side": {"enum": ["buy", "sell", "both"]},
-                    "start": {
-                        "oneOf": [
-                            {"const": "random"},
-                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        ]
-                    },
-                    "horizon_s": {"type": "number", "exclusiveMinimum": 0},
-                    "seed": {"type": "integer", "minimum": 0},
-                },
-            },
-        },
-        "venues": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"default": _RATE},
-            "patternProperties": {r"^[0-9]+$": _RATE},
-        },
-        "grid": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {k: _NUMBER_LIST for k in ("lambda_over", "lambda_under", "theta_queue")}
-            | {
-                "tau_s": _NUMBER_LIST | {"items": {"type": "number", "exclusiveMinimum": 0}},
-                "max_points": {"type": "integer", "minimum": 1},
-            },
-        },
-        "router": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "model": {"enum": ["static", "cont_kukanov"]},
-                "tau_s": {"type": "number", "exclusiveMinimum": 0},
-                "queue_model": {"enum": ["risk_averse", "prob_power"]},
-                "queue_power": {"type": "number", "exclusiveMinimum": 0},
-                "seed": {"type": "integer", "minimum": 0},
-                "min_samples": {"type": "integer", "minimum": 1},
-            },
-        },
-        "kafka": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "bootstrap_servers": {
-                    "oneOf": [
-                        {"type": "string", "minLength": 1},
-                        {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                    ]
-                },
-                "topic": {"type": "string", "minLength": 1},
-                "pace": {"type": "number", "minimum": 0},
-                "timeout_s": {"type": "number", "exclusiveMinimum": 0},
-                "client": {"type": "object"},
-            },
-        },
-        "fills": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "unsigned_trades": {"enum": list(UNSIGNED_TRADES)},
-                "quote_cross": {"type": "boolean"},
-            },
-        },
-        "evaluation": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "mode": {"enum": ["in_sample", "walk_forward"]},
-                "train_days": {"type": "integer", "minimum": 1},
-                "test_days": {"type": "integer", "minimum": 1},
-            },
-        },
-        "source": {"enum": ["kafka", "file"]},
-        "ray": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"address": {"type": ["string", "null"]}},
-        },
-    },
-}
-
 
 class ConfigError(ValueError):
     """A config problem: the message names the file and the key."""
 
 
+# ------------------------------------------------------------------------------ value types
+# Lax containers (a YAML list becomes a tuple) of strict scalars: "5" is not a number, 2.5 and
+# true are not integers, true is not a number; an integer is a number.
+Number = StrictFloat
+Positive = Annotated[StrictFloat, Field(gt=0)]
+NonNegative = Annotated[StrictFloat, Field(ge=0)]
+Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+Count = Annotated[StrictInt, Field(ge=1)]
+Seed = Annotated[StrictInt, Field(ge=0)]
+Text = Annotated[StrictStr, Field(min_length=1)]
+
+
+def _one_of(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A key that takes one of several shapes is refused as a whole, as JSON Schema's oneOf."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "one_of", "{value} is not valid under any of the given schemas", {"value": repr(value)}
+        ) from None
+
+
+def _one_or_many(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+def _given(value: Any) -> Any:
+    """A key that may be absent (None) is still refused given as null, as JSON Schema did."""
+    if value is None:
+        raise PydanticCustomError("null", "null is not allowed; give a value or leave the key out")
+    return value
+
+
+Given = BeforeValidator(_given)
+
+#: One string or a non-empty list of them, as a tuple.
+OneOrMany = Annotated[
+    tuple[Text, ...], Field(min_length=1), BeforeValidator(_one_or_many), WrapValidator(_one_of)
+]
+
+
+def _listed_once(values: Any) -> Any:
+    """A grid axis lists finite values, each once (a repeat would run the same trials twice);
+    checked on the values as given, before a NaN horizon would read as not positive."""
+    if not isinstance(values, list | tuple):
+        return values
+    bad = [v for v in values if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise PydanticCustomError(
+            "finite", "{value} is not a finite number; give finite values", {"value": bad[0]}
+        )
+    try:
+        repeats = len(set(values)) < len(values)
+    except TypeError:  # a mapping among the values: its own type error says more
+        repeats = False
+    if repeats:
+        raise PydanticCustomError(
+            "unique", "{value} repeats a value; list each value once", {"value": values}
+        )
+    return values
+
+
+Axis = Annotated[tuple[Number, ...], Field(min_length=1), BeforeValidator(_listed_once)]
+Horizons = Annotated[tuple[Positive, ...], BeforeValidator(_listed_once)]
+
+
+# ------------------------------------------------------------------------------ sections
+section = partial(
+    pydantic_dataclasses.dataclass, frozen=True, config=ConfigDict(extra="forbid")
+)  # strictness is the scalar types' (above): a strict dataclass would refuse a YAML mapping
+
+
+@section
+class _Section:
+    """Unknown keys are refused together, with the keys allowed (``extra="forbid"`` would name
+    each alone)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _refuse_unknown(data, sorted(cls.__pydantic_fields__))
+        return data
+
+
+def _refuse_unknown(data: dict, allowed: list[str], known: Callable[[str], Any] | None = None):
+    known = known or allowed.__contains__
+    extra = sorted(str(k) for k in data if not known(str(k)))
+    if extra:
+        raise PydanticCustomError(
+            "unknown_keys",
+            "unknown key(s) {extra}; allowed: {allowed}",
+            {"extra": ", ".join(map(repr, extra)), "allowed": ", ".join(allowed)},
+        )
+
+
+@section
+class _Window(_Section):
+    start: StrictStr = "13:36:32"
+    end: StrictStr = "13:45:14"
+
+
+@section
+class _Synthetic(_Section):
+    seed: Seed = 0
+    venues: Annotated[StrictInt, Field(ge=1, le=8)] = 4
+
+
+@section
+class _Data(_Section):
+    path: OneOrMany
+    prices: Literal[PRICE_FORMATS] = "auto"
+    warmup_s: NonNegative = 300.0
+    skip_empty_days: StrictBool = False
+    date: Annotated[StrictStr, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    depth: Annotated[StrictInt, Field(ge=1, le=MAX_DEPTH)] = 1
+    window: _Window = field(default_factory=_Window)
+    synthetic: Annotated[_Synthetic | None, Given] = None
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the market data is and how to read it. ``paths`` are files or glob patterns (one
-    trading day per file), resolved against the config's folder."""
+    """Where the market data is and how to read it: the ``data`` section resolved. ``paths``
+    are files or glob patterns (one trading day per file), resolved against the config's
+    folder; ``warmup_s`` is loaded before the window for estimation only; ``date`` names a
+    single file's trading date when it spans several; ``synthetic_seed``: generate the file
+    with this seed when it is absent."""
 
     paths: tuple[Path, ...]
-    start: str = "13:36:32"
-    end: str = "13:45:14"
-    depth: int = 1
-    date: str | None = None  # one file only: its trading date when it spans several
-    prices: str = "auto"  # CSV prices: auto, decimal or fixed (Databento's 1e-9 units)
-    warmup_s: float = 300.0  # loaded before the window for estimation only
-    skip_empty_days: bool = False
-    synthetic_seed: int | None = None  # generate the file with this seed when it is absent
-    synthetic_venues: int = 4
+    start: str
+    end: str
+    depth: int
+    date: str | None
+    prices: str  # CSV prices: auto, decimal or fixed (Databento's 1e-9 units)
+    warmup_s: float
+    skip_empty_days: bool
+    synthetic_seed: int | None
+    synthetic_venues: int
 
     @property
     def single_file(self) -> Path | None:
@@ -225,26 +205,91 @@ class DataConfig:
         return None
 
 
+@section
+class _Order(_Section):
+    size: StrictInt = 5000
+    step: StrictInt = 100
+
+
+@section
+class _FixedOrder(_Section):
+    start: StrictStr
+    size: Count
+    horizon_s: Positive
+    side: Literal[SIDES] = "buy"
+
+
+@section
+class _DrawnOrders(_Section):
+    per_day: Count
+    size: Annotated[Count | tuple[Count, Count], WrapValidator(_one_of)]
+    horizon_s: Positive
+    side: Literal["buy", "sell", "both"] = "buy"
+    start: Annotated[
+        Literal["random"] | Annotated[tuple[StrictStr, ...], Field(min_length=1)],
+        WrapValidator(_one_of),
+    ] = "random"
+    seed: Seed = 0
+
+
+def _list_or_mapping(value: Any) -> str | None:
+    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else None
+
+
+#: ``orders``: a list of orders, or a mapping that draws them; the tags leave the key path.
+_TAGS = ("list", "mapping")
+OrdersSection = Annotated[
+    Annotated[tuple[_FixedOrder, ...], Field(min_length=1), Tag("list")]
+    | Annotated[_DrawnOrders, Tag("mapping")],
+    Discriminator(
+        _list_or_mapping,
+        custom_error_type="list_or_mapping",
+        custom_error_message="neither a list nor a mapping",
+    ),
+]
+
+
 @dataclass(frozen=True)
 class OrderConfig:
     """``size``: the default single order's; ``step``: the static allocator's lot, which every
     order size must be a multiple of; ``orders``: the parent orders of each day."""
 
-    size: int = 5000
-    step: int = 100
-    orders: Orders = field(default_factory=Orders)
+    size: int
+    step: int
+    orders: Orders
 
 
-@dataclass(frozen=True)
-class RouterConfig:
+@section
+class _Rate(_Section):
+    """One venue's fee, rebate ($/share) and latency; a key left out is ``venues.default``'s."""
+
+    fee: Annotated[Finite | None, Given] = None
+    rebate: Annotated[Finite | None, Given] = None
+    latency_ms: Annotated[NonNegative | None, Field(allow_inf_nan=False), Given] = None
+
+
+def _venue_keys(value: Any) -> Any:
+    """``default`` or a publisher id, which YAML reads as a number or a string."""
+    if not isinstance(value, dict):
+        return value
+    _refuse_unknown(value, ["default", "<publisher_id>"],
+                    lambda k: k == "default" or re.fullmatch(r"[0-9]+", k))  # fmt: skip
+    return {str(k): v for k, v in value.items()}
+
+
+Venues = Annotated[dict[str, _Rate], BeforeValidator(_venue_keys)]
+
+
+@section
+class RouterConfig(_Section):
     """Which router the sweep tunes; the rest applies to ``cont_kukanov`` only."""
 
-    model: str = "static"
-    tau_s: float = 10.0
-    queue_model: str = "risk_averse"
-    queue_power: float = 3.0
-    seed: int = 0
-    min_samples: int = 30  # outflow windows a decision needs
+    model: Literal["static", "cont_kukanov"] = "static"
+    tau_s: Positive = 10.0
+    queue_model: Literal["risk_averse", "prob_power"] = "risk_averse"
+    queue_power: Positive = 3.0
+    seed: Seed = 0
+    min_samples: Count = 30  # outflow windows a decision needs
 
     def placement(self, fills: FillRules | None = None) -> PlacementSettings | None:
         """The Cont & Kukanov settings, or None for the static allocator."""
@@ -308,12 +353,14 @@ class GridPoint:
         return cls(params, values.get("tau_s"))
 
 
-@dataclass(frozen=True)
-class GridConfig:
-    lambda_over: tuple[float, ...] = STATIC_GRID["lambda_over"]
-    lambda_under: tuple[float, ...] = STATIC_GRID["lambda_under"]
-    theta_queue: tuple[float, ...] = STATIC_GRID["theta_queue"]
-    tau_s: tuple[float, ...] = ()  # empty: the horizon is router.tau_s, not swept
+@section
+class GridConfig(_Section):
+    """The swept values; a key the file leaves out takes its model's default grid."""
+
+    lambda_over: Axis = STATIC_GRID["lambda_over"]
+    lambda_under: Axis = STATIC_GRID["lambda_under"]
+    theta_queue: Axis = STATIC_GRID["theta_queue"]
+    tau_s: Horizons = ()  # empty: the horizon is router.tau_s, not swept
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -330,58 +377,286 @@ class GridConfig:
         return GridConfig(*(getattr(self, name)[:1] for name in asdict(self)))
 
 
-@dataclass(frozen=True)
-class EvaluationConfig:
+@section
+class _Grid(GridConfig):
+    """The file's ``grid``: a horizon list, when given, is not empty; and the cap."""
+
+    tau_s: Annotated[Horizons, Field(min_length=1)] = ()
+    max_points: Count = MAX_GRID_POINTS
+
+
+@section
+class EvaluationConfig(_Section):
     """How the chosen parameters are judged: ``in_sample`` (on the days they were chosen on)
     or ``walk_forward`` (chosen on ``train_days`` days, read out on the next ``test_days``).
     Its intervals draw nothing at random, so it has no resamples and no seed."""
 
-    mode: str = "in_sample"
-    train_days: int = 5
-    test_days: int = 1
+    mode: Literal["in_sample", "walk_forward"] = "in_sample"
+    train_days: Count = 5
+    test_days: Count = 1
 
 
-@dataclass(frozen=True)
-class KafkaConfig:
-    bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
-    topic: str = "mock_l1_stream"
-    pace: float = 0.0
-    timeout_s: float = 60.0
-    client: dict[str, Any] = field(default_factory=dict)  # extra kafka-python options
+@section
+class KafkaConfig(_Section):
+    bootstrap_servers: OneOrMany = ("127.0.0.1:9092",)
+    topic: Text = "mock_l1_stream"
+    pace: NonNegative = 0.0
+    timeout_s: Positive = 60.0
+    client: dict = field(default_factory=dict)  # extra kafka-python options, free-form
+
+
+@section
+class _Fills(_Section):
+    unsigned_trades: Literal[UNSIGNED_TRADES] = FillRules.unsigned_trades
+    quote_cross: StrictBool = FillRules.quote_cross
+
+
+@section
+class _Ray(_Section):
+    address: StrictStr | None = None
+
+
+@section
+class _File(_Section):
+    """The whole file: every key it may hold."""
+
+    data: _Data
+    order: _Order = field(default_factory=_Order)
+    orders: Annotated[OrdersSection | None, Given] = None
+    venues: Venues = field(default_factory=dict)
+    grid: _Grid = field(default_factory=_Grid)
+    router: RouterConfig = field(default_factory=RouterConfig)
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    fills: _Fills = field(default_factory=_Fills)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    source: Literal["kafka", "file"] = "file"
+    ray: _Ray = field(default_factory=_Ray)
+
+
+_FILE = TypeAdapter(_File)
 
 
 @dataclass(frozen=True)
 class Config:
+    """The validated file, composed into the domain's objects."""
+
     data: DataConfig
-    order: OrderConfig = field(default_factory=OrderConfig)
-    venues: VenueFees = field(default_factory=VenueFees)
-    latency: VenueLatency = field(default_factory=VenueLatency)
-    grid: GridConfig = field(default_factory=GridConfig)
-    router: RouterConfig = field(default_factory=RouterConfig)
-    kafka: KafkaConfig = field(default_factory=KafkaConfig)
-    fills: FillRules = field(default_factory=FillRules)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    order: OrderConfig
+    venues: VenueFees
+    latency: VenueLatency
+    grid: GridConfig
+    router: RouterConfig
+    kafka: KafkaConfig
+    fills: FillRules
+    evaluation: EvaluationConfig
     source: str = "file"
     ray_address: str | None = None
     path: Path | None = None  # the config file this came from
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        if error.schema.get("patternProperties"):
-            extra = [k for k in extra if not re.fullmatch(r"[0-9]+", k)]
-            allowed.append("<publisher_id>")
-        return (
-            f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
-        )
-    if error.validator == "uniqueItems":
-        return f"{where}: {error.instance} repeats a value; list each value once"
-    if error.validator == "minItems" and not error.instance:
+# ------------------------------------------------------------------------------ messages
+#: Pydantic's error types in JSON Schema's words, which the README and the tests quote.
+_TYPES = {
+    "int_type": "'integer'",
+    "float_type": "'number'",
+    "string_type": "'string'",
+    "bool_type": "'boolean'",
+    "tuple_type": "'array'",
+    "dict_type": "'object'",
+    "dataclass_type": "'object'",
+    "list_or_mapping": "'array', 'object'",
+}
+_BOUNDS = {
+    "greater_than": "{input} is less than or equal to the minimum of {gt}",
+    "greater_than_equal": "{input} is less than the minimum of {ge}",
+    "less_than_equal": "{input} is greater than the maximum of {le}",
+    "finite_number": "{input} is not a finite number",
+    "string_too_short": "{input!r} should be non-empty",
+    "string_pattern_mismatch": "{input!r} does not match {pattern!r}",
+}
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One error as ``key.path: message``, the key path without the union's tags."""
+    loc = [str(part) for part in error["loc"] if part not in _TAGS]
+    where = ".".join(loc) or "(top level)"
+    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
+    if kind == "missing":
+        parent, key = ".".join(loc[:-1]) or "(top level)", loc[-1]
+        hint = " (data.path)" if loc == ["data"] else ""
+        return f"{parent}: {key!r} is a required property{hint}"
+    if kind in _TYPES:
+        return f"{where}: {value!r} is not of type {_TYPES[kind]}"
+    if kind == "literal_error":
+        return f"{where}: {value!r} is not one of [{ctx['expected'].replace(' or ', ', ')}]"
+    if kind == "too_short" and not value:
         return f"{where}: empty list; give at least one value (or leave the key out)"
-    return f"{where}: {error.message}"
+    if kind in _BOUNDS:  # bounds as written (0, not pydantic's 0.0)
+        ctx = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()}
+        return f"{where}: " + _BOUNDS[kind].format(input=value, **ctx)
+    return f"{where}: {error['msg']}"
+
+
+# ------------------------------------------------------------------------------ parsing
+def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
+    """Validate a loaded YAML document; relative paths resolve against ``base``."""
+    raw = {} if raw is None else raw
+    try:
+        file = _FILE.validate_python(raw)
+    except ValidationError as exc:
+        # a list whose items failed is also "too short" once they are dropped: not news
+        errors = [e for e in exc.errors() if not (e["type"] == "too_short" and e["input"])]
+        raise ConfigError(f"{source}: " + "; ".join(map(_describe, errors))) from None
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {message}")
+
+    data = _data(file.data, base, fail)
+    check = partial(_refuse_unused, raw, fail)
+    try:
+        check_order(file.order.size, file.order.step)
+    except ValueError as exc:
+        raise fail("order", str(exc)) from None
+    if file.orders is None:
+        orders = Orders(size=file.order.size)
+    elif "size" in raw.get("order", {}):
+        raise fail("order.size", "sizes the single default order; with orders, give each "
+                   "order's size there and remove order.size")  # fmt: skip
+    else:
+        orders = _orders(file.orders, data, file.order.step, fail)
+
+    router = file.router
+    if router.model == "static" and set(raw.get("router", {})) - {"model"}:
+        extra = ", ".join(sorted(set(raw["router"]) - {"model"}))
+        raise fail("router", f"{extra} appl(ies) to model cont_kukanov only; remove or set it")
+    check("router.queue_power", router.queue_model == "prob_power",
+          "applies to queue_model prob_power only")  # fmt: skip
+    grid = _grid(file.grid, router, raw, fail)
+    check("fills", router.model != "static", "applies to resting orders, which only "
+          "router.model cont_kukanov posts; the static allocator only takes liquidity")  # fmt: skip
+    for key in ("test_days", "train_days"):
+        check(f"evaluation.{key}", file.evaluation.mode == "walk_forward",
+              "applies to mode walk_forward only")  # fmt: skip
+
+    kafka = file.kafka
+    return Config(
+        data=data,
+        order=OrderConfig(file.order.size, file.order.step, orders),
+        venues=_fees(file.venues),
+        latency=_latency(file.venues),
+        grid=grid,
+        router=router,
+        kafka=replace(kafka, client={k: _expand_env(v, k) for k, v in kafka.client.items()}),
+        fills=FillRules(**asdict(file.fills)),
+        evaluation=file.evaluation,
+        source=file.source,
+        ray_address=file.ray.address,
+    )
+
+
+def _refuse_unused(raw: dict, fail, key: str, applies: bool, message: str) -> None:
+    """A key given where it has no effect is refused rather than silently ignored."""
+    *section, name = key.split(".")
+    given = raw.get(section[0], {}) if section else raw
+    if not applies and name in given:
+        raise fail(key, message)
+
+
+def _data(data: _Data, base: Path, fail) -> DataConfig:
+    """The ``data`` section, its window checked and its paths resolved."""
+    for key in ("start", "end"):
+        try:
+            parse_time_of_day(getattr(data.window, key))
+        except ValueError as exc:
+            raise fail(f"data.window.{key}", str(exc)) from None
+    start, end = data.window.start, data.window.end
+    if parse_time_of_day(end)[0] < parse_time_of_day(start)[0]:
+        raise fail("data.window", f"end {end} is before start {start}")
+    config = DataConfig(
+        paths=tuple((base / name).resolve() for name in data.path),
+        start=start,
+        end=end,
+        depth=data.depth,
+        date=data.date,
+        prices=data.prices,
+        warmup_s=data.warmup_s,
+        skip_empty_days=data.skip_empty_days,
+        synthetic_seed=None if data.synthetic is None else data.synthetic.seed,
+        synthetic_venues=(data.synthetic or _Synthetic()).venues,
+    )
+    if config.single_file is None:
+        for key in ("date", "synthetic"):
+            if getattr(data, key) is not None:
+                raise fail(
+                    f"data.{key}",
+                    "applies to a single file; with several files (a list or a glob) each "
+                    "file is one trading day read at its own date",
+                )
+    return config
+
+
+def _grid(file: _Grid, router: RouterConfig, raw: dict, fail) -> GridConfig:
+    """The swept values: the file's, else the model's defaults; refused if it has too many."""
+    given = set(raw.get("grid", {}))
+    short = [v for v in file.tau_s if v < MIN_TAU_S]
+    if router.tau_s < MIN_TAU_S or short:
+        key, value = ("grid.tau_s", short[0]) if short else ("router.tau_s", router.tau_s)
+        raise fail(
+            key,
+            f"{value} s is shorter than {MIN_TAU_S} s (1 ms), the shortest horizon the replay "
+            f"steps by; give {'horizons' if short else 'a horizon'} of at least {MIN_TAU_S} s",
+        )
+    if "tau_s" in given:
+        if router.model == "static":
+            raise fail(
+                "grid.tau_s",
+                "applies to router.model cont_kukanov only; set that model or remove grid.tau_s",
+            )
+        if "tau_s" in raw.get("router", {}):
+            raise fail(
+                "router.tau_s",
+                "grid.tau_s sweeps the horizon; set router.tau_s for one value or grid.tau_s"
+                " for a list, not both",
+            )
+    defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
+    names = given - {"max_points"}
+    grid = GridConfig(**(defaults | {name: getattr(file, name) for name in names}))
+    points = math.prod(len(getattr(grid, name)) for name in grid.names)
+    if points > file.max_points:
+        raise fail(
+            "grid",
+            f"{points:,} grid points, more than grid.max_points ({file.max_points:,}): each is "
+            "a Tune trial; sweep fewer values, or raise grid.max_points if you mean it",
+        )
+    return grid
+
+
+def _fees(venues: dict[str, _Rate]) -> VenueFees:
+    """Each venue's rates; what it leaves out is the default's, and the default's FeeRate's."""
+
+    def rate(given: _Rate, inherited: FeeRate) -> FeeRate:
+        return FeeRate(
+            inherited.fee if given.fee is None else given.fee,
+            inherited.rebate if given.rebate is None else given.rebate,
+        )
+
+    default = rate(venues.get("default", _Rate()), FeeRate())
+    return VenueFees(
+        default=default,
+        by_publisher={int(k): rate(v, default) for k, v in venues.items() if k != "default"},
+    )
+
+
+def _latency(venues: dict[str, _Rate]) -> VenueLatency:
+    default = venues.get("default", _Rate()).latency_ms
+    return VenueLatency(
+        default_ms=DEFAULT_LATENCY_MS if default is None else default,
+        by_publisher={
+            int(k): v.latency_ms
+            for k, v in venues.items()
+            if k != "default" and v.latency_ms is not None
+        },
+    )
 
 
 def _expand_env(value: Any, key: str) -> Any:
@@ -398,167 +673,15 @@ def _expand_env(value: Any, key: str) -> Any:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lookup, value)
 
 
-def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
-    """Validate a loaded YAML document; relative paths resolve against ``base``."""
-    raw = {} if raw is None else raw
-    if isinstance(raw, dict) and isinstance(raw.get("venues"), dict):
-        raw = raw | {"venues": {str(k): v for k, v in raw["venues"].items()}}
-    errors = sorted(
-        jsonschema.Draft202012Validator(_SCHEMA).iter_errors(raw), key=lambda e: list(e.path)
-    )
-    if errors:
-        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in errors))
-    if "data" not in raw:
-        raise ConfigError(f"{source}: (top level): 'data' is a required property (data.path)")
-
-    def fail(key: str, message: str) -> ConfigError:
-        return ConfigError(f"{source}: {key}: {message}")
-
-    data, window = raw["data"], raw["data"].get("window", {})
-    synthetic = data.get("synthetic")
-    names = [data["path"]] if isinstance(data["path"], str) else data["path"]
-    data_config = DataConfig(
-        paths=tuple((base / name).resolve() for name in names),
-        prices=data.get("prices", DataConfig.prices),
-        warmup_s=float(data.get("warmup_s", DataConfig.warmup_s)),
-        skip_empty_days=data.get("skip_empty_days", DataConfig.skip_empty_days),
-        start=window.get("start", DataConfig.start),
-        end=window.get("end", DataConfig.end),
-        depth=data.get("depth", DataConfig.depth),
-        date=data.get("date"),
-        synthetic_seed=None if synthetic is None else synthetic.get("seed", 0),
-        synthetic_venues=(synthetic or {}).get("venues", DataConfig.synthetic_venues),
-    )
-    for key in ("start", "end"):
-        try:
-            parse_time_of_day(getattr(data_config, key))
-        except ValueError as exc:
-            raise fail(f"data.window.{key}", str(exc)) from None
-    if parse_time_of_day(data_config.end)[0] < parse_time_of_day(data_config.start)[0]:
-        raise fail("data.window", f"end {data_config.end} is before start {data_config.start}")
-    if data_config.single_file is None:
-        for key in ("date", "synthetic"):
-            if data.get(key) is not None:
-                raise fail(
-                    f"data.{key}",
-                    "applies to a single file; with several files (a list or a glob) each "
-                    "file is one trading day read at its own date",
-                )
-
-    order = OrderConfig(**raw.get("order", {}))
-    try:
-        check_order(order.size, order.step)
-    except ValueError as exc:
-        raise fail("order", str(exc)) from None
-    if "orders" in raw:
-        if "size" in raw.get("order", {}):
-            raise fail("order.size", "sizes the single default order; with orders, give each "
-                       "order's size there and remove order.size")  # fmt: skip
-        order = replace(order, orders=_orders(raw["orders"], data_config, order.step, fail))
-    else:
-        order = replace(order, orders=Orders(size=order.size))
-
-    venues = {k: dict(v) for k, v in raw.get("venues", {}).items()}
-    latencies = {k: v.pop("latency_ms") for k, v in venues.items() if "latency_ms" in v}
-    default = FeeRate(**{"fee": DEFAULT_FEE, "rebate": DEFAULT_REBATE} | venues.get("default", {}))
-    fees = VenueFees(
-        default=default,
-        by_publisher={
-            int(k): FeeRate(**{"fee": default.fee, "rebate": default.rebate} | v)
-            for k, v in venues.items()
-            if k != "default"
-        },
-    )
-    latency = VenueLatency(
-        default_ms=float(latencies.pop("default", DEFAULT_LATENCY_MS)),
-        by_publisher={int(k): float(v) for k, v in latencies.items()},
-    )
-    router_raw = raw.get("router", {})
-    router = RouterConfig(**router_raw)
-    if router.model == "static" and set(router_raw) - {"model"}:
-        extra = ", ".join(sorted(set(router_raw) - {"model"}))
-        raise fail("router", f"{extra} appl(ies) to model cont_kukanov only; remove or set it")
-    if "queue_power" in router_raw and router.queue_model != "prob_power":
-        raise fail("router.queue_power", "applies to queue_model prob_power only")
-    grid_raw = dict(raw.get("grid", {}))
-    short = [v for v in grid_raw.get("tau_s", []) if v < MIN_TAU_S]
-    if router.tau_s < MIN_TAU_S or short:
-        key, value = ("grid.tau_s", short[0]) if short else ("router.tau_s", router.tau_s)
-        raise fail(
-            key,
-            f"{value} s is shorter than {MIN_TAU_S} s (1 ms), the shortest horizon the replay "
-            f"steps by; give {'horizons' if short else 'a horizon'} of at least {MIN_TAU_S} s",
-        )
-    if "tau_s" in grid_raw:
-        if router.model == "static":
-            raise fail(
-                "grid.tau_s",
-                "applies to router.model cont_kukanov only; set that model or remove grid.tau_s",
-            )
-        if "tau_s" in router_raw:
-            raise fail(
-                "router.tau_s",
-                "grid.tau_s sweeps the horizon; set router.tau_s for one value or grid.tau_s"
-                " for a list, not both",
-            )
-    defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
-    max_points = grid_raw.pop("max_points", MAX_GRID_POINTS)
-    for key, values in grid_raw.items():
-        bad = [v for v in values if not math.isfinite(v)]
-        if bad:
-            raise fail(f"grid.{key}", f"{bad[0]} is not a finite number; give finite values")
-    grid = GridConfig(**(defaults | {k: tuple(float(x) for x in v) for k, v in grid_raw.items()}))
-    points = math.prod(len(getattr(grid, name)) for name in grid.names)
-    if points > max_points:
-        raise fail(
-            "grid",
-            f"{points:,} grid points, more than grid.max_points ({max_points:,}): each is a Tune "
-            "trial; sweep fewer values, or raise grid.max_points if you mean it",
-        )
-
-    if "fills" in raw and router.model == "static":
-        raise fail(
-            "fills",
-            "applies to resting orders, which only router.model cont_kukanov posts; the static "
-            "allocator only takes liquidity",
-        )
-    fills = FillRules(**raw.get("fills", {}))
-
-    evaluation = EvaluationConfig(**raw.get("evaluation", {}))
-    walk_keys = {"train_days", "test_days"} & set(raw.get("evaluation", {}))
-    if evaluation.mode != "walk_forward" and walk_keys:
-        raise fail(f"evaluation.{sorted(walk_keys)[0]}", "applies to mode walk_forward only")
-
-    kafka = dict(raw.get("kafka", {}))
-    servers = kafka.pop("bootstrap_servers", KafkaConfig.bootstrap_servers)
-    client = {k: _expand_env(v, k) for k, v in kafka.pop("client", {}).items()}
-    kafka_config = KafkaConfig(
-        bootstrap_servers=(servers,) if isinstance(servers, str) else tuple(servers),
-        client=client,
-        **kafka,
-    )
-    return Config(
-        data=data_config,
-        order=order,
-        venues=fees,
-        latency=latency,
-        grid=grid,
-        router=router,
-        kafka=kafka_config,
-        fills=fills,
-        evaluation=evaluation,
-        source=raw.get("source", "file"),
-        ray_address=raw.get("ray", {}).get("address"),
-    )
-
-
-def _orders(raw: Any, data: DataConfig, step: int, fail) -> Orders:
+def _orders(
+    orders: tuple[_FixedOrder, ...] | _DrawnOrders, data: DataConfig, step: int, fail
+) -> Orders:
     """The ``orders`` key: every order inside the window, every size a multiple of the step."""
     first = parse_time_of_day(data.start)[0]
     end = parse_time_of_day(data.end)
     last = end[0] + end[1]  # the window's exclusive end, ns after midnight
 
-    def check(key: str, size: int, horizon_s: float, starts: list[str]) -> int:
+    def check(key: str, size: int, horizon_s: float, starts: tuple[str, ...]) -> int:
         if size % step:
             raise fail(key, f"size {size} is not a multiple of order.step ({step})")
         horizon = round(horizon_s * NS_PER_SECOND)
@@ -576,23 +699,22 @@ def _orders(raw: Any, data: DataConfig, step: int, fail) -> Orders:
                        f"{data.start}-{data.end}")  # fmt: skip
         return horizon
 
-    if isinstance(raw, list):
+    if isinstance(orders, tuple):
         fixed = []
-        for i, item in enumerate(raw):
-            horizon = check(f"orders.{i}", item["size"], item["horizon_s"], [item["start"]])
-            fixed.append(ParentOrder(parse_time_of_day(item["start"])[0], horizon, item["size"],
-                                     item.get("side", "buy")))  # fmt: skip
+        for i, order in enumerate(orders):
+            horizon = check(f"orders.{i}", order.size, order.horizon_s, (order.start,))
+            fixed.append(ParentOrder(parse_time_of_day(order.start)[0], horizon, order.size,
+                                     order.side))  # fmt: skip
         return Orders(fixed=tuple(fixed))
-    low, high = (raw["size"],) * 2 if isinstance(raw["size"], int) else raw["size"]
+    low, high = (orders.size,) * 2 if isinstance(orders.size, int) else orders.size
     if low > high:
         raise fail("orders.size", f"[{low}, {high}]: give the smaller size first")
-    starts = [] if raw.get("start", "random") == "random" else raw["start"]
+    starts = () if orders.start == "random" else orders.start
     for size in (low, high):
-        check("orders", size, raw["horizon_s"], starts)
+        check("orders", size, orders.horizon_s, starts)
     generator = OrderGenerator(
-        per_day=raw["per_day"], size=(low, high), side=raw.get("side", "buy"),
-        horizon_s=float(raw["horizon_s"]), starts=tuple(starts), seed=raw.get("seed", 0),
-        step=step,
+        per_day=orders.per_day, size=(low, high), side=orders.side, horizon_s=orders.horizon_s,
+        starts=starts, seed=orders.seed, step=step,
     )  # fmt: skip
     return Orders(generator=generator)
 
