@@ -58,6 +58,10 @@ class ConfigError(ValueError):
     """A config problem: the message names the file and the key."""
 
 
+#: Builds the ConfigError for a key path and a message, the file's name in front.
+Fail = Callable[[str, str], ConfigError]
+
+
 # ------------------------------------------------------------------------------ value types
 # Lax containers (a YAML list becomes a tuple) of strict scalars: "5" is not a number, 2.5 and
 # true are not integers, true is not a number; an integer is a number.
@@ -398,6 +402,9 @@ class EvaluationConfig(_Section):
 
 @section
 class KafkaConfig(_Section):
+    """The broker and topic; ``client``: extra kafka-python options, whose strings may read
+    ``${NAME}`` from the environment."""
+
     bootstrap_servers: OneOrMany = ("127.0.0.1:9092",)
     topic: Text = "mock_l1_stream"
     pace: NonNegative = 0.0
@@ -554,7 +561,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
     )
 
 
-def _refuse_unused(raw: dict, fail, key: str, applies: bool, message: str) -> None:
+def _refuse_unused(raw: dict, fail: Fail, key: str, applies: bool, message: str) -> None:
     """A key given where it has no effect is refused rather than silently ignored."""
     *section, name = key.split(".")
     given = raw.get(section[0], {}) if section else raw
@@ -562,7 +569,7 @@ def _refuse_unused(raw: dict, fail, key: str, applies: bool, message: str) -> No
         raise fail(key, message)
 
 
-def _data(data: _Data, base: Path, fail) -> DataConfig:
+def _data(data: _Data, base: Path, fail: Fail) -> DataConfig:
     """The ``data`` section, its window checked and its paths resolved."""
     for key in ("start", "end"):
         try:
@@ -595,7 +602,7 @@ def _data(data: _Data, base: Path, fail) -> DataConfig:
     return config
 
 
-def _grid(file: _Grid, router: RouterConfig, raw: dict, fail) -> GridConfig:
+def _grid(file: _Grid, router: RouterConfig, raw: dict, fail: Fail) -> GridConfig:
     """The swept values: the file's, else the model's defaults; refused if it has too many."""
     given = set(raw.get("grid", {}))
     short = [v for v in file.tau_s if v < MIN_TAU_S]
@@ -674,7 +681,7 @@ def _expand_env(value: Any, key: str) -> Any:
 
 
 def _orders(
-    orders: tuple[_FixedOrder, ...] | _DrawnOrders, data: DataConfig, step: int, fail
+    orders: tuple[_FixedOrder, ...] | _DrawnOrders, data: DataConfig, step: int, fail: Fail
 ) -> Orders:
     """The ``orders`` key: every order inside the window, every size a multiple of the step."""
     first = parse_time_of_day(data.start)[0]
