@@ -15,8 +15,8 @@ import pandas as pd
 from producer.source import load_configured
 from producer.synthetic import generate_days
 from router import RouterParams, Snapshots
-from router.config import Config, GridPoint, load_config
 from sweep.backtest import SweepData, run_backtest
+from sweep.config import Config, GridPoint, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"

@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from bench.common import ROOT, TRIAL_POINT, ensure_month, machine, trial_seconds
 from producer.source import load_configured
-from router.config import load_config
 from sweep.backtest import SweepData
+from sweep.config import load_config
 
 
 def depth_seconds(config_name: str, depth: int, days: int, repeats: int) -> float:

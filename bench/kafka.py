@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from bench.common import default_day, machine, median, timed
 from producer.publish import publish
-from router.config import KafkaConfig
+from sweep.config import KafkaConfig
 from sweep.kafka_source import consume
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from bench.common import DEFAULT_CONFIG, machine
 from producer.synthetic import generate
 from router import RouterParams, load_mbp
-from router.config import GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.config import GridPoint, load_config
 from sweep.report import BASELINES, replay_orders
 
 

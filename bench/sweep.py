@@ -24,8 +24,8 @@ from ray import tune
 
 from bench.common import DEFAULT_CONFIG, ROOT, default_day, machine, median, timed
 from producer.publish import publish
-from router.config import GridConfig
 from sweep.backtest import SweepData
+from sweep.config import GridConfig
 from sweep.grid import param_space, run_grid
 
 

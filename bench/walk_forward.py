@@ -23,9 +23,9 @@ from pathlib import Path
 from bench.common import MONTH, ROOT, TRIAL_POINT, ensure_month, machine, trial_seconds
 from producer.synthetic import generate
 from router import load_mbp
-from router.config import load_config
 from router.strategies.orders import OrderGenerator, Orders
 from sweep.backtest import SweepData
+from sweep.config import load_config
 
 
 def orders_seconds(days: list, orders: Orders, repeats: int) -> float:

@@ -20,7 +20,7 @@ try:  # the imports take seconds on a busy machine: a Ctrl-C there is a stop, no
     from producer.publish import ProducerError, publish
     from producer.source import load_configured
     from router import DataError
-    from router.config import ConfigError, load_config
+    from sweep.config import ConfigError, load_config
 except KeyboardInterrupt:
     print(STOPPED_EARLY, file=sys.stderr)
     sys.exit(130)

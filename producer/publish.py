@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from producer import wire
 from router import Snapshots
-from router.config import KafkaConfig
+from sweep.config import KafkaConfig
 
 
 class ProducerError(RuntimeError):

@@ -9,7 +9,7 @@ import sys
 
 from producer.synthetic import ensure
 from router import Snapshots, expand_paths, load_days, load_mbp
-from router.config import DataConfig
+from sweep.config import DataConfig
 
 
 def load_configured(data: DataConfig) -> tuple[list[Snapshots], list[str]]:

@@ -1,7 +1,8 @@
 """sor-sweep's domain, in four rooms: ``router.data`` (market data in), ``router.exchange``
 (the simulated venues), ``router.strategies`` (what to buy, where and when) and
 ``router.analysis`` (what it cost). Imports run one way: data <- exchange <- strategies, and
-analysis reads data and fills. ``router.config`` composes them from a YAML file.
+analysis reads data and fills. ``sweep.config`` composes them from a YAML file, which is why
+nothing here imports YAML or a validation library.
 
 Python, numpy and numba (the placement optimiser's steps); nothing here imports Kafka or Ray.
 """

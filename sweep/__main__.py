@@ -21,8 +21,8 @@ import ray
 
 from producer.source import load_configured
 from router import Snapshots
-from router.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.costs import write_costs
 from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid

@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from router import Fills, Snapshots, Timeline, VenueFees, run_router, summarize
 from router.analysis.metrics import combine
 from router.analysis.tca import PARTS, combined_shortfall, shortfall
-from router.config import Config, GridPoint
 from router.exchange.latency import NONE as NO_LATENCY
 from router.exchange.latency import VenueLatency
 from router.strategies.cont_kukanov import DecisionStats, PlacementSettings, run_cont_kukanov
 from router.strategies.orders import Orders, ParentOrder
+from sweep.config import Config, GridPoint
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from router.config import GridConfig
+from sweep.config import GridConfig
 from sweep.report import BASELINES, OrderRun, in_grid_order
 
 

@@ -133,24 +133,20 @@ def plateau(matrix: Matrix, days: np.ndarray) -> dict:
     alpha, m = 1 - CONFIDENCE, len(p)
     passed = np.sort(p) <= alpha / np.arange(m, 0, -1)  # Holm: alpha/m, alpha/(m-1), ...
     rejected = m if passed.all() else int(np.argmin(passed))  # up to the first miss
-    return (
-        {
-            "points_indistinguishable": 1 + int(reaches_zero.sum()),
-            "points_indistinguishable_adjusted": len(matrix.points) - rejected,
-        }
-        | out
-        | {
-            "note": (
-                "points_indistinguishable: the best and the points whose daily cost less the "
-                f"best's has a 95 % t-interval over the {len(days)} days reaching zero. Each is "
-                "compared at 95 %, so 1 in 20 points truly as good is called different by chance "
-                f"({alpha * m:.1f} of these {m} if all were); points_indistinguishable_adjusted "
-                f"uses Holm's adjustment over the {m} comparisons, which holds the chance of "
-                "calling any truly equal one different to 5 %. The best is itself picked from these "
-                "days, which flatters its lead: both counts, if anything, fall short"
-            ),
-        }
+    counts = {
+        "points_indistinguishable": 1 + int(reaches_zero.sum()),
+        "points_indistinguishable_adjusted": len(matrix.points) - rejected,
+    }
+    note = (
+        "points_indistinguishable: the best and the points whose daily cost less the "
+        f"best's has a 95 % t-interval over the {len(days)} days reaching zero. Each is "
+        "compared at 95 %, so 1 in 20 points truly as good is called different by chance "
+        f"({alpha * m:.1f} of these {m} if all were); points_indistinguishable_adjusted "
+        f"uses Holm's adjustment over the {m} comparisons, which holds the chance of "
+        "calling any truly equal one different to 5 %. The best is itself picked from these "
+        "days, which flatters its lead: both counts, if anything, fall short"
     )
+    return counts | out | {"note": note}
 
 
 def check_days(count: int, train_days: int, test_days: int) -> None:

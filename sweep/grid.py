@@ -8,8 +8,8 @@ from dataclasses import replace
 import ray
 from ray import tune
 
-from router.config import GridConfig, GridPoint
 from sweep.backtest import SweepData, run_backtest
+from sweep.config import GridConfig, GridPoint
 
 
 class SweepError(RuntimeError):

@@ -24,8 +24,8 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from producer import wire
 from producer.publish import unreachable
 from router import DataQuality, Snapshots, Window
-from router.config import Config, DataConfig, KafkaConfig
 from router.data.marketdata import MAX_DEPTH
+from sweep.config import Config, DataConfig, KafkaConfig
 
 
 class ConsumeError(RuntimeError):

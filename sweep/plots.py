@@ -9,8 +9,8 @@ import numpy as np
 from router import Fills
 from router.analysis.plotting import pyplot
 from router.analysis.tca import PARTS
-from router.config import GridConfig
 from router.exchange.fills import CLEANUP, PASSIVE
+from sweep.config import GridConfig
 
 
 def fills_figure(runs: dict[str, Fills], start_ns: int):

@@ -20,12 +20,12 @@ from router.analysis.tca import (
     markouts,
     shortfall,
 )
-from router.config import GridConfig, GridPoint
 from router.data.marketdata import SIDES
 from router.exchange.fills import HOWS
 from router.strategies.cont_kukanov import DecisionStats
 from router.strategies.orders import ParentOrder
 from sweep.backtest import Day, SweepData, replay_router
+from sweep.config import GridConfig, GridPoint
 from sweep.evaluation import Matrix
 
 BASELINES = ("best_ask", "twap", "vwap")

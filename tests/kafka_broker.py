@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from router.config import KafkaConfig
+from sweep.config import KafkaConfig
 
 PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 SERVERS = (f"127.0.0.1:{PORT}",)

@@ -1,5 +1,5 @@
 """The four rooms of router/ and the one way their imports run: data <- exchange <- strategies,
-analysis reading data and fills; and the domain never imports Kafka or Ray."""
+analysis reading data and fills; and the domain never imports Kafka, Ray or the config's YAML."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ def test_imports_run_one_way(room):
 
 
 def test_the_rooms_are_all_of_router():
-    """Every module lives in a room, but the package's front door and the config."""
+    """Every module lives in a room, but the package's front door; the config is sweep's."""
     loose = {p.name for p in ROUTER.glob("*.py")}
-    assert loose == {"__init__.py", "config.py"}
+    assert loose == {"__init__.py"}
     assert {p.name for p in ROUTER.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(
         ALLOWED
     )
@@ -50,3 +50,10 @@ def test_the_domain_imports_neither_kafka_nor_ray():
     for path in ROUTER.rglob("*.py"):
         tops = {name.split(".")[0] for name in imported(path)}
         assert not tops & {"kafka", "ray"}, path
+
+
+def test_the_domain_reads_no_config_file():
+    """YAML and its validation stay at the boundary (sweep/config.py)."""
+    for path in ROUTER.rglob("*.py"):
+        tops = {name.split(".")[0] for name in imported(path)}
+        assert not tops & {"yaml", "jsonschema", "pydantic"}, path

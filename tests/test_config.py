@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from router import FeeRate, RouterParams
-from router.config import PENALTIES, ConfigError, GridPoint, load_config, parse_config
+from sweep.config import PENALTIES, ConfigError, GridPoint, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,3 +255,96 @@ def test_orders_a_list_or_a_generator(tmp_path):
                   "500], side: both, horizon_s: 30, seed: 4}\n", tmp_path).order.orders  # fmt: skip
     assert drawn.generator == OrderGenerator(3, (100, 500), "both", 30.0, (), 4, 50)
     assert parse("data: {path: d.csv}\norder: {size: 700}\n", tmp_path).order.orders.size == 700
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        # a wrong type deep down names its whole key path
+        (
+            "data: {path: d.csv, window: {start: 5}}\n",
+            r"data\.window\.start: 5 is not of type 'string'",
+        ),
+        (
+            "data: {path: d.csv}\nvenues: {2: {fee: '0.001'}}\n",
+            r"venues\.2\.fee: '0\.001' is not of type 'number'",
+        ),
+        ("data: {path: d.csv, window: [1]}\n", r"data\.window: \[1\] is not of type 'object'"),
+        (
+            "data: {path: d.csv}\nrouter: [cont_kukanov]\n",
+            r"router: \['cont_kukanov'\] is not of type 'object'",
+        ),
+        # no coercion: a bool is not a number, nor a string a number, nor 2.5 a count
+        (
+            "data: {path: d.csv}\ngrid: {lambda_over: [true]}\n",
+            r"grid\.lambda_over\.0: True is not of type 'number'",
+        ),
+        (
+            "data: {path: d.csv}\nkafka: {pace: true}\n",
+            r"kafka\.pace: True is not of type 'number'",
+        ),
+        ("data: {path: d.csv, depth: true}\n", r"data\.depth: True is not of type 'integer'"),
+        ("data: {path: d.csv, depth: 2.5}\n", r"data\.depth: 2\.5 is not of type 'integer'"),
+        (
+            "data: {path: d.csv}\norder: {size: '5000'}\n",
+            r"order\.size: '5000' is not of type 'integer'",
+        ),
+        (
+            "data: {path: d.csv, skip_empty_days: 1}\n",
+            r"data\.skip_empty_days: 1 is not of type 'boolean'",
+        ),
+        # unknown keys at any depth, with the keys allowed there
+        (
+            "data: {path: d.csv}\norders: [{start: '13:40', size: 100, horizon_s: 6, tint: red}]\n",
+            r"orders\.0: unknown key\(s\) 'tint'; allowed: horizon_s, side, size, start",
+        ),
+        (
+            "data: {path: d.csv, window: {begin: '13:40'}}\n",
+            r"data\.window: unknown key\(s\) 'begin'; allowed: end, start",
+        ),
+        (
+            "data: {path: d.csv, synthetic: {sed: 1}}\n",
+            r"data\.synthetic: unknown key\(s\) 'sed'; allowed: seed, venues",
+        ),
+        (
+            "data: {path: d.csv}\nvenues: {default: {latency: 1}}\n",
+            r"venues\.default: unknown key\(s\) 'latency'",
+        ),
+        ("data: {path: d.csv}\norders: 5\n", r"orders: 5 is not of type 'array', 'object'"),
+        ("data: {path: d.csv}\norders: []\n", r"orders: empty list; give at least one value"),
+        (
+            "data: {path: d.csv}\ngrid: {tau_s: []}\n",
+            r"grid\.tau_s: empty list; give at least one value",
+        ),
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov}\ngrid: {tau_s: [.nan]}\n",
+            r"grid\.tau_s: nan is not a finite number; give finite values",
+        ),
+        (
+            "data: {path: d.csv}\nvenues: {2: {fee: .nan}}\n",
+            r"venues\.2\.fee: nan is not a finite number",
+        ),
+    ],
+)
+def test_wrong_types_and_unknown_keys_name_the_key_path(tmp_path, doc, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse(doc, tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'c.yaml'}: ")
+
+
+def test_yaml_native_values_are_taken_as_they_come(tmp_path):
+    config = parse(
+        "data: {path: d.csv, warmup_s: 0}\n"
+        "venues: {default: {fee: 0, rebate: 0, latency_ms: 2}, 3: {latency_ms: 0}}\n"
+        "router: {model: cont_kukanov, queue_model: prob_power, queue_power: 2}\n"
+        "grid: {tau_s: [1, 2.5]}\n"
+        "kafka: {bootstrap_servers: 'a:9092', pace: 1, client: {retries: 3, 7: [x]}}\n"
+        "ray: {address: auto}\nsource: kafka\n",
+        tmp_path,
+    )
+    assert config.data.warmup_s == 0 and config.venues.of(3) == FeeRate(0, 0)
+    assert config.latency.default_ms == 2 and config.latency.by_publisher == {3: 0}
+    assert config.grid.tau_s == (1.0, 2.5) and config.router.queue_power == 2
+    assert config.kafka.bootstrap_servers == ("a:9092",)
+    assert config.kafka.client == {"retries": 3, 7: ["x"]}  # kafka-python's options: free-form
+    assert (config.ray_address, config.source) == ("auto", "kafka")

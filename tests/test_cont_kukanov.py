@@ -12,7 +12,6 @@ import pytest
 
 from bench.common import default_day
 from router import FeeRate, Timeline, VenueFees, load_mbp
-from router.config import GridPoint
 from router.exchange.fills import CLEANUP, HOW, PASSIVE
 from router.exchange.passive import FillRules, Resting
 from router.exchange.queues import ProbQueueModel, RiskAverseQueueModel
@@ -22,6 +21,7 @@ from router.strategies.outflow import SellerFlow
 from router.strategies.placement import RouterParams
 from sweep import SweepData, run_backtest
 from sweep.backtest import replay_router
+from sweep.config import GridPoint
 from tests.mbp import at, row, write
 
 FEES = VenueFees(FeeRate(0.003, 0.002))

@@ -14,7 +14,7 @@ from producer import wire
 from producer.publish import ProducerError, publish
 from producer.synthetic import generate
 from router import Snapshots, load_mbp
-from router.config import KafkaConfig, parse_config
+from sweep.config import KafkaConfig, parse_config
 from sweep.kafka_source import ConsumeError, consume
 from tests.kafka_broker import SERVERS, fresh_topic, require_broker
 

@@ -118,9 +118,9 @@ def at(text: str) -> int:
 def test_fills_csv_writes_a_sell_as_the_market_showed_it(day) -> None:
     """A sell replays on the mirrored book; its fills.csv rows are the real market's: positive
     prices, resting offers filled by buyers' prints at or above them, takes at bids shown."""
-    from router.config import GridPoint
     from router.strategies.orders import Orders
     from sweep.backtest import SweepData
+    from sweep.config import GridPoint
     from sweep.report import fill_rows, replay_orders
 
     orders = Orders(fixed=(ParentOrder(at("13:37:00"), 300 * S, 3000, "sell"),))

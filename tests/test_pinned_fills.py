@@ -11,8 +11,8 @@ from pathlib import Path
 
 from producer.source import load_configured
 from router import RouterParams
-from router.config import GridPoint, load_config
 from sweep.backtest import SweepData
+from sweep.config import GridPoint, load_config
 from sweep.report import FILLS_COLUMNS, fill_rows, replay_orders
 
 DEFAULT = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from router import FeeRate, Fills, RouterParams, VenueFees, load_mbp
-from router.config import PENALTIES, GridPoint
 from router.strategies.orders import ParentOrder
 from sweep import SweepData, run_backtest
 from sweep.__main__ import main
 from sweep.backtest import Day
+from sweep.config import PENALTIES, GridPoint
 from tests.mbp import at, row, write
 from tests.sweep_cli import run_sweep
 
@@ -209,7 +209,7 @@ def test_unknown_config_key_is_a_clear_error(tmp_path, capsys):
 def test_a_failing_trial_fails_the_sweep_with_its_id(tmp_path):
     import ray
 
-    from router.config import GridConfig
+    from sweep.config import GridConfig
     from sweep.grid import SweepError, run_grid
 
     broken = SweepData(days=(Day(None, (ParentOrder(0, 1, 100),)),), fees=FEES, step=100)
@@ -292,7 +292,7 @@ def test_fills_plot_marks_passive_and_clean_up_fills():
 
 
 def test_grid_plot_has_one_map_per_theta_and_tau_and_every_trial_in_its_cell():
-    from router.config import GridConfig
+    from sweep.config import GridConfig
     from sweep.plots import grid_figure
 
     grid = GridConfig((0.01, 0.05), (0.01,), (0.0, 0.001), (2.0, 10.0))
@@ -531,7 +531,7 @@ def walk_forward_config(
 def walk_forward_case(tmp_path, *args: str) -> tuple[dict, dict]:
     """The walk-forward of :func:`walk_forward_config` swept with ``args``; and the
     walk-forward that replays of every point without Ray give."""
-    from router.config import load_config
+    from sweep.config import load_config
     from sweep.evaluation import Matrix, walk_forward
     from sweep.report import replay_orders
 
