@@ -1,8 +1,9 @@
 """Fast paths against slow, obviously-correct references on many random inputs.
 
-The replay engine skips idle instants and brings venue state forward lazily; the reference
+The schedule follower skips idle instants and brings venue state forward lazily; the reference
 below visits every instant, keeps venues in a dict and calls the allocator's enumeration oracle.
-The loader is checked against a csv-module reading that folds rows one by one. The compiled
+The exchange's fill reports, a heap read forward in time, are checked against sums over every
+report. The loader is checked against a csv-module reading that folds rows one by one. The compiled
 placement optimiser is checked against its numpy statement, to the bit, for the same seed.
 """
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from router import FeeRate, RouterParams, Snapshots, Venue, VenueFees, Window, load_mbp
 from router.data.marketdata import SELL_AGGRESSOR, SIDES
+from router.exchange.simulator import Reports
 from router.strategies.baselines import simulate_all
 from router.strategies.placement import (
     Problem,
@@ -301,3 +303,35 @@ def test_sums_in_numpys_order_are_numpys_sums(seed, length, rows, columns):
     _column_sums(matrix, by_column)
     assert np.array_equal(by_row, matrix.sum(axis=1))
     assert np.array_equal(by_column, matrix.sum(axis=0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["sent", "filled", "read"]), st.integers(0, 50),
+                          st.integers(1, 500)), max_size=60))  # fmt: skip
+def test_reports_match_sums_over_every_report(events):
+    """Orders sent and fills recorded (each due at or after the last reading, as the exchange
+    guarantees), read at non-decreasing times: what is known, in flight and answered next is
+    what sums over every report say."""
+    reports, sent, filled, now = Reports(), [], [], 0
+    for kind, step, shares in events:
+        if kind == "read":
+            now += step
+            assert reports.known(now) == sum(q for when, q in filled if when <= now)
+            assert reports.in_flight(now) == sum(q for when, q in sent if when > now)
+            later = [when for when, _ in sent if when > now]
+            assert reports.next_answer(now) == (min(later) if later else None)
+        else:
+            due = now + step
+            (sent if kind == "sent" else filled).append((due, shares))
+            (reports.sent if kind == "sent" else reports.filled)(due, shares)
+
+
+def test_a_report_due_before_the_last_reading_is_refused():
+    """A fill due at 5 recorded after the strategy read at 10 would never be counted: the
+    exchange must have applied every state up to a reading before it."""
+    reports = Reports()
+    reports.known(10)
+    with pytest.raises(RuntimeError, match="came after the strategy read"):
+        reports.filled(5, 100)
+    with pytest.raises(RuntimeError, match="time runs forward"):
+        reports.known(9)
