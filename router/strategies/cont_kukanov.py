@@ -13,10 +13,10 @@ Every ``tau_s`` seconds from the window's start until it closes, once the outflo
    ask has fallen to that price by the time the order arrives, the order takes it first (the
    taker fee), and only the rest rests.
 
-A resting bid at price p on venue k fills, at p less the venue's rebate and with no taker fee,
-only from that venue's seller-initiated prints (side ``A``; ``N`` too with
-``fills.unsigned_trades: both``), each traded share filling at most one of ours
-(:mod:`router.exchange.passive`):
+The exchange (:class:`~router.exchange.simulator.Exchange`) owns these orders: a resting bid at
+price p on venue k fills, at p less the venue's rebate and with no taker fee, only from that
+venue's seller-initiated prints (side ``A``; ``N`` too with ``fills.unsigned_trades: both``),
+each traded share filling at most one of ours (:mod:`router.exchange.passive`):
 - a print at p takes the front of the queue: its shares beyond those still ahead of us fill us;
   cancellations at p move us forward as the queue model says;
 - a print below p, with the state showing p gone or nothing ahead of us, means the level p was
@@ -27,10 +27,10 @@ only from that venue's seller-initiated prints (side ``A``; ``N`` too with
   p, each share once (:mod:`router.exchange.liquidity`), unless ``fills.quote_cross: false``.
 A buyer-initiated print never fills a bid. When the bid moves below p, the level is gone:
 nothing is ahead of us any more.
-When the router learns that its fills complete the order, it cancels every resting order (those
+When the fills reported complete the order, the exchange cancels every resting order (those
 posted with the completing take too); until each cancel lands, a resting order can still fill,
 beyond the order. At the close, what the router does not know filled is bought at the asks it
-has received, one latency later, and reported as clean-up.
+has received, one latency later, and reported as clean-up. This module only decides.
 """
 
 from __future__ import annotations
