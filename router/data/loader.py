@@ -17,6 +17,7 @@ import pandas as pd
 from router.data.csv_reader import read_csv
 from router.data.dbn_reader import open_dbn
 from router.data.files import open_market_file
+from router.data.lobster import is_lobster, rebuild_checked
 from router.data.marketdata import (
     MAX_DEPTH,
     NS_PER_DAY,
@@ -55,6 +56,9 @@ def load_mbp(
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
     if not path.is_file():
         raise FileNotFoundError(f"market data file not found: {path}")
+    if is_lobster(path):
+        return _load_lobster(path, Window.on(date or "1970-01-01", start, end, warmup_s), date,
+                             depth)  # fmt: skip
     with open_market_file(path) as (source_format, stream):
         if source_format.startswith("dbn"):
             schema, chunks = open_dbn(path, stream, depth)
@@ -68,6 +72,16 @@ def load_mbp(
     quality = DataQuality(
         source_format=source_format, schema=schema, price_format=price_format, **counts
     )
+    return fold(messages, window, quality)
+
+
+def _load_lobster(path: Path, asked: Window, date: str | None, depth: int) -> Snapshots:
+    """A LOBSTER day (:mod:`router.data.lobster`): its book rebuilt from every message, then
+    windowed and folded as any file's."""
+    messages, counts, _, _ = rebuild_checked(path, date, depth)
+    text = {key: counts.pop(key) for key in ("source_format", "schema")}
+    messages, window, window_counts = _in_window(Where(path, "line"), [messages], asked, date)
+    quality = DataQuality(**text, price_format="lobster", **counts, **window_counts)
     return fold(messages, window, quality)
 
 

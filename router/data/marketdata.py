@@ -111,6 +111,18 @@ class DataQuality:
     snapshots: int = 0
     crossed_snapshots: int = 0  # bid >= ask on one venue: kept, counted
     empty_ask_snapshots: int = 0  # no displayed ask at the top level: kept, no liquidity
+    # Order-level sources only (MBO, LOBSTER), their book rebuilt from orders:
+    order_messages: int = 0  # messages read, the whole file (the book needs them all)
+    orders_unknown: int = 0  # cancels and fills of an order never added: counted, no crash
+    modifies_of_unknown: int = 0  # read as adds
+    adds_of_live_orders: int = 0  # an add reusing a live order's id replaces it
+    cancels_beyond_size: int = 0  # more shares cancelled than the order had left
+    clears: int = 0  # book clears (R)
+    anonymous_shares_added: int = 0  # shown by the source's own book beyond its depth
+    anonymous_shares_removed: int = 0
+    orphan_shares: int = 0  # taken by a cancel of an id the source lost (LOBSTER replaces)
+    halts: int = 0  # LOBSTER type 7
+    hidden_executions: int = 0  # LOBSTER type 5: prints no book shows
 
 
 @dataclass(frozen=True, eq=False)
