@@ -126,14 +126,14 @@ def test_our_book_after_every_message_of_the_real_day_equals_lobsters():
     """GOOG, 2012-06-21, 147,916 messages: after each instant's last message, our book's ten
     levels equal LOBSTER's orderbook line, level by level (prices and sizes)."""
     events, reference, _ = order_messages(REAL_DAY, "2012-06-21")
-    _, built, prices = rebuild(events, 10, reference)
+    _, built, _ = rebuild(events, 10, reference)
     assert built.disagrees_at == -1
     last = built.emitted[events.last[built.emitted]]
     rows = np.flatnonzero(events.last[built.emitted])
     assert len(np.unique(events.number[last])) > 140_000
     for side in ("bid", "ask"):
         sizes = getattr(built, f"{side}_sz")[rows]
-        ours = np.where(sizes > 0, prices[np.maximum(getattr(built, f"{side}_px")[rows], 0)], 0)
+        ours = np.where(sizes > 0, getattr(built, f"{side}_px")[rows], 0)
         theirs_sz = getattr(reference, f"{side}_sz")[last]
         theirs = np.where(theirs_sz > 0, getattr(reference, f"{side}_px")[last], 0)
         assert np.array_equal(sizes, theirs_sz) and np.array_equal(ours, theirs)

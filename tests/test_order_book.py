@@ -14,13 +14,13 @@ B, A = ord("B"), ord("A")
 
 def run(messages, depth=2, n_prices=10):
     """``messages``: (ts, action, side, price index, size, order) tuples on venue 0, each its
-    own event; the builder's output."""
+    own event; the builder's output, the prices the indices themselves."""
     ts, action, side, price, size, order = (
         np.array(c, dtype=np.int64) for c in zip(*messages, strict=True)
     )
     return build_book(ts, np.zeros(len(ts), dtype=np.int64), order, action.astype(np.uint8),
-                      side.astype(np.uint8), price, size, np.ones(len(ts), dtype=bool), n_prices,
-                      depth)  # fmt: skip
+                      side.astype(np.uint8), price, size, np.ones(len(ts), dtype=bool),
+                      np.arange(n_prices, dtype=float), depth)  # fmt: skip
 
 
 def msg(ts, action, side=B, price=-1, size=0, order=0):
@@ -34,9 +34,16 @@ def test_adds_cancels_and_the_best_levels_by_hand():
         msg(1, "A", B, 5, 100, 1), msg(2, "A", B, 4, 50, 2), msg(3, "A", A, 7, 30, 3),
         msg(4, "C", B, 5, 40, 1), msg(5, "C", B, 5, 60, 1),
     ])  # fmt: skip
-    assert built.bid_px.tolist() == [[5, -1], [5, 4], [5, 4], [5, 4], [4, -1]]
+    assert np.nan_to_num(built.bid_px, nan=-1).tolist() == [
+        [5, -1],
+        [5, 4],
+        [5, 4],
+        [5, 4],
+        [4, -1],
+    ]
     assert built.bid_sz.tolist() == [[100, 0], [100, 50], [100, 50], [60, 50], [50, 0]]
-    assert built.ask_px[-1].tolist() == [7, -1] and built.ask_sz[-1].tolist() == [30, 0]
+    assert built.ask_px[-1, 0] == 7 and np.isnan(built.ask_px[-1, 1])
+    assert built.ask_sz[-1].tolist() == [30, 0]
 
 
 def test_trades_and_fills_leave_the_book_to_the_cancel_that_follows():
@@ -76,7 +83,7 @@ def test_a_run_of_messages_at_one_instant_is_emitted_once_and_every_trade_too():
     action = np.array([ord("A"), ord("T"), ord("A"), ord("A")], dtype=np.uint8)
     built = build_book(ts, np.zeros(4, dtype=np.int64), np.arange(4), action,
                        np.full(4, B, dtype=np.uint8), np.array([5, 5, 6, 4]), np.full(4, 10),
-                       np.ones(4, dtype=bool), 10, 1)  # fmt: skip
+                       np.ones(4, dtype=bool), np.arange(10.0), 1)  # fmt: skip
     assert built.emitted.tolist() == [1, 2, 3]  # the trade, the instant's last, then ts 2
 
 

@@ -50,8 +50,8 @@ COUNTS = (
 @dataclass(frozen=True)
 class Built:
     """What the kernel returns: the records emitted (indices into the messages), the book after
-    each (price indices, -1 where a level is empty; sizes), each message's order priority time
-    (-1: none), the counters, and the first message whose reference book disagrees (-1)."""
+    each (prices, NaN where a level is empty; sizes), each message's order priority time (-1:
+    none), the counters, and the first message whose reference book disagrees (-1)."""
 
     emitted: np.ndarray
     bid_px: np.ndarray
@@ -72,14 +72,14 @@ def build_book(
     price: np.ndarray,
     size: np.ndarray,
     last: np.ndarray,
-    n_prices: int,
+    prices: np.ndarray,
     depth: int,
     reference: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Built:
     """Replay the messages (see the module docstring); ``venue`` and ``order`` are dense indices
-    (``order`` per venue and order id), ``price`` indices into the sorted prices (-1:
-    undefined). ``reference``: (bid_px, bid_sz, ask_px, ask_sz) price indices and sizes of the
-    source's book after each message (one venue), or None."""
+    (``order`` per venue and order id), ``price`` indices into ``prices``, the day's sorted
+    prices (-1: undefined). ``reference``: (bid_px, bid_sz, ask_px, ask_sz) price indices and
+    sizes of the source's book after each message (one venue), or None."""
     n_venues = int(venue.max()) + 1 if len(venue) else 1
     n_orders = int(order.max()) + 1 if len(order) else 1
     if reference is None:
@@ -87,7 +87,7 @@ def build_book(
         reference = (empty, empty, empty, empty)
     out = _build(
         ts, venue, order, action, side, price, size, last,
-        n_venues, n_prices, n_orders, depth, *reference,
+        n_venues, prices.astype(np.float64), n_orders, depth, *reference,
     )  # fmt: skip
     emitted, bid_px, bid_sz, ask_px, ask_sz, priority, counts, disagrees_at = out
     return Built(emitted, bid_px, bid_sz, ask_px, ask_sz, priority,
@@ -104,17 +104,17 @@ def _take_best(levels, start, step, stop):
 
 
 @njit(cache=True)
-def _top(levels, best, step, stop, depth, px_out, sz_out):
+def _top(levels, prices, best, step, stop, depth, px_out, sz_out):
     """The ``depth`` best non-empty levels from ``best`` outward into the output row."""
     p, k = best, 0
     while p != stop and k < depth:
         if levels[p] > 0:
-            px_out[k] = p
+            px_out[k] = prices[p]
             sz_out[k] = levels[p]
             k += 1
         p += step
     while k < depth:
-        px_out[k] = -1
+        px_out[k] = np.nan
         sz_out[k] = 0
         k += 1
 
@@ -122,9 +122,10 @@ def _top(levels, best, step, stop, depth, px_out, sz_out):
 @njit(cache=True)
 def _build(
     ts, venue, order, action, side, price, size, last,
-    n_venues, n_prices, n_orders, depth, ref_bid_px, ref_bid_sz, ref_ask_px, ref_ask_sz,
+    n_venues, prices, n_orders, depth, ref_bid_px, ref_bid_sz, ref_ask_px, ref_ask_sz,
 ):  # fmt: skip
     n = len(ts)
+    n_prices = len(prices)
     bids = np.zeros((n_venues, n_prices), dtype=np.int64)
     asks = np.zeros((n_venues, n_prices), dtype=np.int64)
     anon_bids = np.zeros((n_venues, n_prices), dtype=np.int64)
@@ -146,9 +147,9 @@ def _build(
         )
     emitted = np.flatnonzero(emit)
     m = len(emitted)
-    out_bid_px = np.empty((m, depth), dtype=np.int64)
+    out_bid_px = np.empty((m, depth), dtype=np.float64)
     out_bid_sz = np.empty((m, depth), dtype=np.int64)
-    out_ask_px = np.empty((m, depth), dtype=np.int64)
+    out_ask_px = np.empty((m, depth), dtype=np.float64)
     out_ask_sz = np.empty((m, depth), dtype=np.int64)
     has_reference = ref_bid_px.shape[0] == n and n > 0
     ref_depth = ref_bid_px.shape[1]
@@ -233,8 +234,9 @@ def _build(
             if not (bid_ok and ask_ok):
                 disagrees_at = i
         if emit[i]:
-            _top(bids[v], best_bid[v], -1, -1, depth, out_bid_px[row], out_bid_sz[row])
-            _top(asks[v], best_ask[v], 1, n_prices, depth, out_ask_px[row], out_ask_sz[row])
+            _top(bids[v], prices, best_bid[v], -1, -1, depth, out_bid_px[row], out_bid_sz[row])
+            _top(asks[v], prices, best_ask[v], 1, n_prices, depth, out_ask_px[row],
+                 out_ask_sz[row])  # fmt: skip
             row += 1
     return emitted, out_bid_px, out_bid_sz, out_ask_px, out_ask_sz, priority, counts, disagrees_at
 

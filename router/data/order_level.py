@@ -89,15 +89,11 @@ def rebuild(
         price.astype(np.int64),
         messages.size.astype(np.int64),
         messages.last.astype(np.bool_),
-        len(universe),
+        universe,
         depth,
         refs,
     )
     at = built.emitted
-
-    def dollars(index: np.ndarray) -> np.ndarray:
-        return np.where(index >= 0, universe[np.maximum(index, 0)] if len(universe) else 0, np.nan)
-
     trade = messages.action[at] == TRADE
     mbp = Messages(
         ts_event=messages.ts_event[at],
@@ -110,8 +106,8 @@ def rebuild(
         side=messages.side[at],
         price=np.where(trade, messages.price[at], np.nan),
         size=np.where(trade, messages.size[at], 0),
-        bid_px=dollars(built.bid_px),
-        ask_px=dollars(built.ask_px),
+        bid_px=built.bid_px,
+        ask_px=built.ask_px,
         bid_sz=built.bid_sz,
         ask_sz=built.ask_sz,
         number=messages.number[at],
