@@ -167,10 +167,6 @@ def test_auto_refuses_prices_it_cannot_decide(tmp_path, prices, message):
 @pytest.mark.parametrize(
     ("schema", "record"),
     [
-        (
-            "mbo",
-            lambda t: dbn.dbn.MBOMsg(2, 38, t, 1, 1, 1, dbn.dbn.Action.ADD, dbn.dbn.Side.BID, t),
-        ),
         ("ohlcv-1s", None),
         ("definition", None),
         ("bbo-1s", None),
@@ -183,7 +179,7 @@ def test_another_schema_is_named(tmp_path, schema, record):
     with pytest.raises(
         DataError,
         match=rf"other.dbn: schema {schema} is not one we read; expected"
-        r" one of mbp-1, mbp-10, tbbo, cmbp-1",
+        r" one of mbp-1, mbp-10, tbbo, cmbp-1, mbo",
     ):
         load_mbp(path)
 

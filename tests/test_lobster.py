@@ -88,7 +88,7 @@ def test_the_zip_lobster_ships_reads_the_same(tmp_path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ("orderbook_disagrees", "orderbook line 3 disagrees with message line 3"),
+        ("orderbook_disagrees", "line 3: LOBSTER's orderbook line 3 disagrees"),
         ("no_orderbook", f"{STEM}_orderbook_2.csv is missing beside it"),
         ("no_date", "LOBSTER files carry no date; set data.date (the file name says 2012-06-21)"),
         ("lines_apart", "6 lines, but"),

@@ -1,4 +1,5 @@
-"""Databento MBP-1 / MBP-10 / TBBO / CMBP-1 CSV into :class:`Messages`.
+"""Databento MBP-1 / MBP-10 / TBBO / CMBP-1 CSV into :class:`Messages`; MBO CSV (an
+``order_id`` column, no book levels) into :class:`~router.data.order_level.OrderMessages`.
 
 Accepts every form Databento writes: the ``Transcoder``/batch CSV and ``to_df().to_csv()``,
 pretty or raw prices (see :mod:`router.data.prices`), ISO-8601 timestamps (``Z``, ``+00:00`` or any
@@ -17,17 +18,23 @@ import pandas as pd
 
 from router.data.marketdata import MAX_DEPTH, DataError, level_columns
 from router.data.messages import Messages, Where
+from router.data.order_level import OrderMessages, event_ends
 from router.data.prices import read_prices
 from router.data.schemas import CONSOLIDATED, SCHEMA_OF_RTYPE, unsupported_rtype
 
 REQUIRED = ["ts_recv", "ts_event", "publisher_id", "action", "side", "price", "size"]
 
 
-def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[Messages, str, str]:
-    """The file's messages, its schema and the price format read."""
+def read_csv(
+    path: object, stream: BinaryIO, depth: int, prices: str
+) -> tuple[Messages | OrderMessages, str, str]:
+    """The file's messages (order messages for MBO), its schema and the price format read."""
     where = Where(path, "line")
     header_line = stream.readline().decode("utf-8-sig", errors="replace")
     header = next(csv.reader([header_line]), [])
+    if "order_id" in header and level_columns(0)["bid_px"] not in header:
+        messages, price_format = _read_mbo(where, stream, header, prices)
+        return messages, "mbo", price_format
     needed = REQUIRED + [c for n in range(depth) for c in level_columns(n).values()]
     missing = [c for c in needed if c not in header]
     if missing:
@@ -35,22 +42,9 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
         hint = f" (the file has {levels} book level(s); depth {depth} needs MBP-{depth} or deeper)"
         raise DataError(
             f"{path}: missing column(s) {', '.join(missing)}; expected Databento MBP-1, MBP-10,"
-            " TBBO or CMBP-1 CSV" + (hint if levels and levels < depth else "")
+            " TBBO, CMBP-1 or MBO CSV" + (hint if levels and levels < depth else "")
         )
-    optional = [c for c in ("instrument_id", "rtype", "sequence", "flags", "symbol") if c in header]
-    body = stream.read()
-    if not body.strip():
-        raise DataError(f"{path}: no data rows after the header")
-    check_fields(body, len(header), where)
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(body), header=None, names=header, usecols=needed + optional, dtype=str,
-            keep_default_na=False, skip_blank_lines=False,
-        )  # fmt: skip
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: not readable as CSV ({exc})") from None
-    del body
-    lines = np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
+    frame, lines = _frame(where, stream, header, needed)
     schema = _schema(frame, header, depth, where, lines)
     price_columns = ["price"] + [
         level_columns(n)[f"{s}_px"] for n in range(depth) for s in ("bid", "ask")
@@ -90,6 +84,72 @@ def read_csv(path: object, stream: BinaryIO, depth: int, prices: str) -> tuple[M
         **book,
     )
     return messages, schema, price_format
+
+
+_OPTIONAL = ("instrument_id", "rtype", "sequence", "flags", "symbol")
+
+
+def _frame(
+    where: Where, stream: BinaryIO, header: list[str], needed: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rest of the file, checked line by line, as text columns (``needed`` and the optional
+    ones present); and each row's file line."""
+    optional = [c for c in _OPTIONAL if c in header and c not in needed]
+    body = stream.read()
+    if not body.strip():
+        raise DataError(f"{where.path}: no data rows after the header")
+    check_fields(body, len(header), where)
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(body), header=None, names=header, usecols=needed + optional, dtype=str,
+            keep_default_na=False, skip_blank_lines=False,
+        )  # fmt: skip
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{where.path}: not readable as CSV ({exc})") from None
+    return frame, np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
+
+
+MBO_REQUIRED = [*REQUIRED, "order_id"]
+
+
+def _read_mbo(
+    where: Where, stream: BinaryIO, header: list[str], prices: str
+) -> tuple[OrderMessages, str]:
+    """An MBO CSV's order messages and the price format read."""
+    missing = [c for c in MBO_REQUIRED if c not in header]
+    if missing:
+        raise DataError(f"{where.path}: missing column(s) {', '.join(missing)}; expected "
+                        "Databento MBO CSV")  # fmt: skip
+    frame, lines = _frame(where, stream, header, MBO_REQUIRED)
+    if "rtype" in frame:
+        rtypes = _whole(frame["rtype"], "rtype", lines, where)
+        if (rtypes != 160).any():
+            i = int(np.flatnonzero(rtypes != 160)[0])
+            raise where.error(int(lines[i]), f"record type {rtypes[i]} in an MBO file; expected "
+                              "only MBO records (160)")  # fmt: skip
+    _one_symbol(frame, where, lines)
+    px, price_format = read_prices({"price": frame["price"]}, lines, prices, where)
+    ts = timestamps(frame["ts_event"], "ts_event", lines, where)
+    publisher = _whole(frame["publisher_id"], "publisher_id", lines, where)
+    flags = _whole(frame["flags"], "flags", lines, where) if "flags" in frame else np.zeros_like(ts)
+    order_id = pd.to_numeric(frame["order_id"], errors="coerce")
+    if order_id.isna().any() or (order_id < 0).any():
+        i = int(np.flatnonzero((order_id.isna() | (order_id < 0)).to_numpy())[0])
+        raise where.error(int(lines[i]), f"order_id is {frame['order_id'].iloc[i]!r}; expected "
+                          "a whole number")  # fmt: skip
+    messages = OrderMessages(
+        ts_event=ts,
+        ts_recv=timestamps(frame["ts_recv"], "ts_recv", lines, where),
+        publisher_id=publisher,
+        order_id=frame["order_id"].astype(np.uint64).to_numpy(),
+        action=_letters(frame["action"], "action", lines, where),
+        side=_letters(frame["side"], "side", lines, where),
+        price=px["price"],
+        size=_whole(frame["size"], "size", lines, where),
+        last=event_ends(flags, ts, publisher),
+        number=lines,
+    )
+    return messages, price_format
 
 
 _BLOCK = 1 << 24  # bytes of lines counted at once

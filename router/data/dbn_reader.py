@@ -1,4 +1,5 @@
-"""Databento DBN (MBP-1, MBP-10, TBBO, CMBP-1) into :class:`Messages`, chunk by chunk.
+"""Databento DBN (MBP-1, MBP-10, TBBO, CMBP-1) into :class:`Messages`, chunk by chunk; MBO
+into :class:`~router.data.order_level.OrderMessages`, whole (its book needs every record).
 
 The metadata header is decoded by ``databento-dbn`` (Databento's own decoder). Records of one
 schema have a fixed size, so each chunk of them is one ``numpy.frombuffer`` with the record
@@ -16,6 +17,7 @@ import numpy as np
 
 from router.data.marketdata import DataError
 from router.data.messages import Messages, Where
+from router.data.order_level import OrderMessages, event_ends
 from router.data.prices import fixed_to_dollars
 from router.data.schemas import (
     CONSOLIDATED,
@@ -27,6 +29,7 @@ from router.data.schemas import (
 )
 
 _RECORDS = {
+    "mbo": databento_dbn.MBOMsg,
     "mbp-1": databento_dbn.MBP1Msg,
     "tbbo": databento_dbn.MBP1Msg,
     "mbp-10": databento_dbn.MBP10Msg,
@@ -45,11 +48,15 @@ def record_dtype(schema: str, ts_out: bool = False) -> np.dtype:
 
 
 def levels_of(schema: str) -> int:
-    return 10 if schema == "mbp-10" else 1
+    """Book levels a schema's records carry (MBO: as deep as the rebuild goes)."""
+    return 10 if schema in ("mbp-10", "mbo") else 1
 
 
-def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[RecordChunk]]:
-    """The file's schema and an iterator over its records, in chunks."""
+def open_dbn(
+    path: object, stream: BinaryIO, depth: int
+) -> tuple[str, Iterator[RecordChunk] | OrderMessages]:
+    """The file's schema and an iterator over its records, in chunks; for MBO, its order
+    messages."""
     prefix = stream.read(_PREFIX)
     length = int.from_bytes(prefix[4:8], "little") if len(prefix) == _PREFIX else 0
     header = stream.read(length)
@@ -68,6 +75,8 @@ def open_dbn(path: object, stream: BinaryIO, depth: int) -> tuple[str, Iterator[
             f"{path}: a {schema} file has {levels} book level(s); depth {depth} needs MBP-10"
         )
     dtype = record_dtype(schema, metadata.ts_out)
+    if schema == "mbo":
+        return schema, _order_messages(Where(path, "record"), stream, dtype)
     return schema, _chunks(Where(path, "record"), stream, dtype, schema, depth)
 
 
@@ -112,9 +121,51 @@ class RecordChunk:
         )
 
 
+def _order_messages(where: Where, stream: BinaryIO, dtype: np.dtype) -> OrderMessages:
+    """Every MBO record of the file, one instrument, as order messages."""
+    columns = ("ts_event", "ts_recv", "publisher_id", "order_id", "price", "size", "flags")
+    parts: dict[str, list] = {name: [] for name in (*columns, "action", "side", "instrument")}
+    for records, _ in _raw_chunks(where, stream, dtype, "mbo"):
+        for name in columns:
+            parts[name].append(records[name].copy())
+        parts["action"].append(records["action"].view(np.uint8).copy())
+        parts["side"].append(records["side"].view(np.uint8).copy())
+        parts["instrument"].append(records["instrument_id"].copy())
+    whole = {name: np.concatenate(chunks) if chunks else np.zeros(0) for name, chunks in
+             parts.items()}  # fmt: skip
+    instruments = np.unique(whole["instrument"])
+    if len(instruments) > 1:
+        listed = ", ".join(str(i) for i in instruments[:5])
+        raise DataError(
+            f"{where.path}: several instruments ({listed}); load one instrument per file"
+        )
+    ts = whole["ts_event"].astype(np.int64)
+    publisher = whole["publisher_id"]
+    return OrderMessages(
+        ts_event=ts,
+        ts_recv=whole["ts_recv"].astype(np.int64),
+        publisher_id=publisher,
+        order_id=whole["order_id"],
+        action=whole["action"],
+        side=whole["side"],
+        price=fixed_to_dollars(whole["price"]),
+        size=whole["size"].astype(np.int64),
+        last=event_ends(whole["flags"], ts, publisher),
+        number=np.arange(1, len(ts) + 1),
+    )
+
+
 def _chunks(
     where: Where, stream: BinaryIO, dtype: np.dtype, schema: str, depth: int
 ) -> Iterator[RecordChunk]:
+    for records, done in _raw_chunks(where, stream, dtype, schema):
+        yield RecordChunk(records, schema, depth, done)
+
+
+def _raw_chunks(
+    where: Where, stream: BinaryIO, dtype: np.dtype, schema: str
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Chunks of records, checked, and how many records came before each."""
     size, done = dtype.itemsize, 0
     while data := stream.read(CHUNK_RECORDS * size):
         whole = len(data) // size
@@ -126,7 +177,7 @@ def _chunks(
             )
         records = np.frombuffer(data, dtype=dtype)
         _check_layout(where, records, size, schema, done)
-        yield RecordChunk(records, schema, depth, done)
+        yield records, done
         done += whole
 
 

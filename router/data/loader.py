@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from router.data import lobster
 from router.data.csv_reader import read_csv
 from router.data.dbn_reader import open_dbn
 from router.data.files import open_market_file
-from router.data.lobster import is_lobster, rebuild_checked
+from router.data.lobster import is_lobster
 from router.data.marketdata import (
     MAX_DEPTH,
     NS_PER_DAY,
@@ -29,6 +30,7 @@ from router.data.marketdata import (
     Window,
 )
 from router.data.messages import Messages, Where, check, fold
+from router.data.order_level import OrderMessages, Reference, rebuild
 
 
 def load_mbp(
@@ -56,32 +58,50 @@ def load_mbp(
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
     if not path.is_file():
         raise FileNotFoundError(f"market data file not found: {path}")
+    asked = Window.on(date or "1970-01-01", start, end, warmup_s)
     if is_lobster(path):
-        return _load_lobster(path, Window.on(date or "1970-01-01", start, end, warmup_s), date,
-                             depth)  # fmt: skip
+        events, reference, counts = lobster.order_messages(path, date)
+        text = {key: counts.pop(key) for key in ("source_format", "schema")}
+        return _load_orders(Where(path, "line"), events, asked, date, depth, reference,
+                            price_format="lobster", **text, **counts)  # fmt: skip
     with open_market_file(path) as (source_format, stream):
         if source_format.startswith("dbn"):
             schema, chunks = open_dbn(path, stream, depth)
             price_format, unit = "fixed", "record"
         else:
-            messages, schema, price_format = read_csv(path, stream, depth, prices)
-            chunks, unit = [messages], "line"
-        messages, window, counts = _in_window(
-            Where(path, unit), chunks, Window.on(date or "1970-01-01", start, end, warmup_s), date
-        )
+            chunks, schema, price_format = read_csv(path, stream, depth, prices)
+            unit = "line"
+        if isinstance(chunks, OrderMessages):
+            return _load_orders(Where(path, unit), chunks, asked, date, depth, None,
+                                source_format=source_format, schema=schema,
+                                price_format=price_format, order_messages=len(chunks))  # fmt: skip
+        chunks = chunks if unit == "record" else [chunks]
+        messages, window, counts = _in_window(Where(path, unit), chunks, asked, date)
     quality = DataQuality(
         source_format=source_format, schema=schema, price_format=price_format, **counts
     )
     return fold(messages, window, quality)
 
 
-def _load_lobster(path: Path, asked: Window, date: str | None, depth: int) -> Snapshots:
-    """A LOBSTER day (:mod:`router.data.lobster`): its book rebuilt from every message, then
-    windowed and folded as any file's."""
-    messages, counts, _, _ = rebuild_checked(path, date, depth)
-    text = {key: counts.pop(key) for key in ("source_format", "schema")}
-    messages, window, window_counts = _in_window(Where(path, "line"), [messages], asked, date)
-    quality = DataQuality(**text, price_format="lobster", **counts, **window_counts)
+def _load_orders(
+    where: Where,
+    events: OrderMessages,
+    asked: Window,
+    date: str | None,
+    depth: int,
+    reference: Reference | None,
+    **counts,
+) -> Snapshots:
+    """An order-level day: its book rebuilt from every message (the window's first state needs
+    all those before it), then windowed and folded as any file's; ``counts`` go to quality."""
+    messages, built, _ = rebuild(events, depth, reference)
+    if built.disagrees_at >= 0:
+        line = int(events.number[built.disagrees_at])
+        raise where.error(line, f"LOBSTER's orderbook line {line} disagrees with this message: "
+                          "a level the previous line showed changed without a message (files "
+                          "from different days or tickers, or cut?)")  # fmt: skip
+    messages, window, window_counts = _in_window(where, [messages], asked, date)
+    quality = DataQuality(**counts, **built.counts, **window_counts)
     return fold(messages, window, quality)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from router.data.marketdata import NS_PER_SECOND, DataError
-from router.data.order_level import OrderMessages, Reference, rebuild
+from router.data.order_level import OrderMessages, Reference
 
 #: Databento's publisher id for Nasdaq TotalView-ITCH (XNAS.ITCH).
 NASDAQ = 2
@@ -224,18 +224,3 @@ def _reference(book: np.ndarray, levels: int) -> Reference:
     ask_sz = np.where(np.abs(ask_px) == _EMPTY, 0, ask_sz)
     bid_sz = np.where(np.abs(bid_px) == _EMPTY, 0, bid_sz)
     return Reference(bid_px / PRICE_SCALE, bid_sz, ask_px / PRICE_SCALE, ask_sz)
-
-
-def rebuild_checked(path: Path, date: str | None, depth: int):
-    """The rebuilt MBP messages of a LOBSTER day, its counts, and the rebuild; a line where the
-    orderbook file disagrees with the messages is an error naming it."""
-    events, reference, counts = order_messages(path, date)
-    mbp, built, _ = rebuild(events, depth, reference)
-    if built.disagrees_at >= 0:
-        line = int(events.number[built.disagrees_at])
-        raise DataError(
-            f"{path}: orderbook line {line} disagrees with message line {line}: a level the "
-            "previous line showed changed without a message (files from different days or "
-            "tickers, or cut?)"
-        )
-    return mbp, counts | built.counts, built, events

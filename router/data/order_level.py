@@ -47,6 +47,16 @@ class Reference:
     ask_sz: np.ndarray
 
 
+def event_ends(flags: np.ndarray, ts: np.ndarray, venue: np.ndarray) -> np.ndarray:
+    """Each record that ends an event: Databento's ``F_LAST`` where the file sets it anywhere;
+    else (a file whose flags were dropped) the last record of each run of one instant on one
+    venue."""
+    last = (flags & F_LAST) != 0
+    if last.any() or not len(ts):
+        return last
+    return np.r_[(ts[1:] != ts[:-1]) | (venue[1:] != venue[:-1]), True]
+
+
 def _dense(*keys: np.ndarray) -> np.ndarray:
     """Each row's index among the distinct rows of ``keys`` (sorted)."""
     order = np.lexsort(keys[::-1])
