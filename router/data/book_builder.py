@@ -22,7 +22,9 @@ with the message's number. With a reference, a cancel of an unknown order takes 
 anonymous shares, then shares of orders whose id the source lost (counted as orphans).
 
 The book after an event is emitted at its last record (``last``), once per run of records with
-the same ``ts_event`` and venue; every ``T`` record is emitted too, for its print.
+the same ``ts_event`` and venue, where its ``depth`` levels differ from the venue's last row (as
+Databento's MBP-N has a record only where the top N levels change); every ``T`` record is
+emitted too, for its print.
 """
 
 from __future__ import annotations
@@ -145,8 +147,9 @@ def _build(
         emit[i] = action[i] == TRADE or (
             last[i] and not (i + 1 < n and ts[i + 1] == ts[i] and venue[i + 1] == venue[i])
         )
-    emitted = np.flatnonzero(emit)
-    m = len(emitted)
+    m = int(emit.sum())
+    emitted = np.empty(m, dtype=np.int64)
+    shown = np.full(n_venues, -1, dtype=np.int64)  # each venue's last row written
     out_bid_px = np.empty((m, depth), dtype=np.float64)
     out_bid_sz = np.empty((m, depth), dtype=np.int64)
     out_ask_px = np.empty((m, depth), dtype=np.float64)
@@ -237,8 +240,27 @@ def _build(
             _top(bids[v], prices, best_bid[v], -1, -1, depth, out_bid_px[row], out_bid_sz[row])
             _top(asks[v], prices, best_ask[v], 1, n_prices, depth, out_ask_px[row],
                  out_ask_sz[row])  # fmt: skip
-            row += 1
-    return emitted, out_bid_px, out_bid_sz, out_ask_px, out_ask_sz, priority, counts, disagrees_at
+            before = shown[v]
+            if a == TRADE or before < 0 or _changed(out_bid_px, out_bid_sz, out_ask_px,
+                                                    out_ask_sz, row, before, depth):  # fmt: skip
+                emitted[row] = i
+                shown[v] = row
+                row += 1
+    return (emitted[:row], out_bid_px[:row], out_bid_sz[:row], out_ask_px[:row],
+            out_ask_sz[:row], priority, counts, disagrees_at)  # fmt: skip
+
+
+@njit(cache=True)
+def _changed(bid_px, bid_sz, ask_px, ask_sz, row, before, depth):
+    """Whether row ``row``'s levels differ from row ``before``'s (prices where sizes show)."""
+    for k in range(depth):
+        if bid_sz[row, k] != bid_sz[before, k] or ask_sz[row, k] != ask_sz[before, k]:
+            return True
+        if bid_sz[row, k] > 0 and bid_px[row, k] != bid_px[before, k]:
+            return True
+        if ask_sz[row, k] > 0 and ask_px[row, k] != ask_px[before, k]:
+            return True
+    return False
 
 
 @njit(cache=True)
