@@ -142,15 +142,18 @@ def test_the_compiled_builder_matches_a_dict_of_orders(messages):
     row is written where they changed (or a trade printed)."""
     built = run(messages, depth=5)
     books = slow_book(messages)
+
+    def top(levels: dict) -> tuple:
+        return (sorted(levels[B].items(), reverse=True)[:5], sorted(levels[A].items())[:5])
+
     for i, (levels, message) in enumerate(zip(books, messages, strict=True)):
         row = int(np.searchsorted(built.emitted, i, side="right")) - 1  # the row in force
-        changed = i == 0 or books[i - 1] != levels or message[1] == ord("T")
+        changed = i == 0 or top(books[i - 1]) != top(levels) or message[1] == ord("T")
         assert (built.emitted[row] == i) == changed or row < 0, message
         if row < 0:
             assert not levels[B] and not levels[A]
             continue
-        for side, px, sz, best_first in ((B, built.bid_px, built.bid_sz, True),
-                                         (A, built.ask_px, built.ask_sz, False)):  # fmt: skip
-            want = sorted(levels[side].items(), reverse=best_first)[:5]
+        for px, sz, want in ((built.bid_px, built.bid_sz, top(levels)[0]),
+                             (built.ask_px, built.ask_sz, top(levels)[1])):  # fmt: skip
             got = [(int(p), int(q)) for p, q in zip(px[row], sz[row], strict=True) if q > 0]
             assert got == want, (row, message)

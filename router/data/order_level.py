@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from router.data.book_builder import TRADE, Built, build_book
 from router.data.messages import F_LAST, Messages
@@ -57,16 +58,25 @@ def event_ends(flags: np.ndarray, ts: np.ndarray, venue: np.ndarray) -> np.ndarr
     return np.r_[(ts[1:] != ts[:-1]) | (venue[1:] != venue[:-1]), True]
 
 
-def _dense(*keys: np.ndarray) -> np.ndarray:
-    """Each row's index among the distinct rows of ``keys`` (sorted)."""
-    order = np.lexsort(keys[::-1])
-    sorted_keys = [k[order] for k in keys]
-    new = np.ones(len(order), dtype=bool)
-    if len(order):
-        new[1:] = np.any([k[1:] != k[:-1] for k in sorted_keys], axis=0)
-    index = np.empty(len(order), dtype=np.int64)
-    index[order] = np.cumsum(new) - 1
-    return index
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's index among the distinct values, sorted, and those values: a hash
+    (``pandas.factorize``, one pass) and a sort of the distinct values only. NaN is -1."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # a NaN's code, -1, reads the last entry
+    return rank[codes], np.asarray(distinct)[order]
+
+
+def _order_index(venue: np.ndarray, order_id: np.ndarray, venues: int) -> np.ndarray:
+    """A dense index per (venue, order id), since ids are each venue's own: one hash pass."""
+    ids = np.asarray(order_id, dtype=np.uint64)
+    if venues == 1:
+        return pd.factorize(ids)[0]
+    if venues <= 16 and int(ids.max()) < 1 << 59:  # both in one 64-bit key
+        return pd.factorize(ids * np.uint64(16) + np.asarray(venue, dtype=np.uint64))[0]
+    return pd.MultiIndex.from_arrays([venue, ids]).factorize()[0]
 
 
 def rebuild(
@@ -74,12 +84,13 @@ def rebuild(
 ) -> tuple[Messages, Built, np.ndarray]:
     """The MBP messages of the rebuilt book (the book after each event's last record and each
     trade, to ``depth`` levels), the kernel's output, and the day's sorted prices."""
-    prices = [messages.price[np.isfinite(messages.price)]]
-    if reference is not None:
-        prices += [reference.bid_px[reference.bid_sz > 0], reference.ask_px[reference.ask_sz > 0]]
-    universe = np.unique(np.concatenate(prices))
-    price = np.where(np.isfinite(messages.price), np.searchsorted(universe, messages.price), -1)
-    venues, venue = np.unique(messages.publisher_id, return_inverse=True)
+    price, universe = _sorted_codes(messages.price)
+    if reference is not None:  # the reference's prices too: the universe is the day's
+        shown = [reference.bid_px[reference.bid_sz > 0], reference.ask_px[reference.ask_sz > 0]]
+        universe = np.union1d(universe, np.concatenate(shown))
+        price = np.where(price >= 0, np.searchsorted(universe, messages.price), -1)
+    venues = np.unique(messages.publisher_id)
+    venue = np.searchsorted(venues, messages.publisher_id)
     refs = None
     if reference is not None:
         refs = tuple(
@@ -91,14 +102,14 @@ def rebuild(
             )
         )  # fmt: skip
     built = build_book(
-        messages.ts_event.astype(np.int64),
-        venue.astype(np.int64),
-        _dense(venue.astype(np.int64), messages.order_id.astype(np.uint64)),
-        messages.action.astype(np.uint8),
-        messages.side.astype(np.uint8),
-        price.astype(np.int64),
-        messages.size.astype(np.int64),
-        messages.last.astype(np.bool_),
+        np.asarray(messages.ts_event, dtype=np.int64),
+        np.asarray(venue, dtype=np.int64),
+        _order_index(venue, messages.order_id, len(venues)),
+        np.asarray(messages.action, dtype=np.uint8),
+        np.asarray(messages.side, dtype=np.uint8),
+        np.asarray(price, dtype=np.int64),
+        np.asarray(messages.size, dtype=np.int64),
+        np.asarray(messages.last, dtype=np.bool_),
         universe,
         depth,
         refs,
