@@ -60,8 +60,8 @@ class Market:
 
     def apply_to(self, venue: int, ts: int) -> None:
         """The venue's state at exchange time ``ts``: every state of it with ts_event <= ts."""
-        rows = self.timeline.venue_rows[venue]
-        self.apply_rows(venue, int(np.searchsorted(self.ts[rows], ts, side="right")))
+        stop = int(np.searchsorted(self.timeline.venue_ts[venue], ts, side="right"))
+        self.apply_rows(venue, stop)
 
     def seen_rows(self, ts: int) -> np.ndarray:
         """Per venue, the latest state received by local time ``ts`` (-1: none yet); the

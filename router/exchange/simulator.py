@@ -200,7 +200,7 @@ class Exchange:
         fill at one may cancel the others); a venue where nothing rests at once."""
         parts = [np.zeros(0, dtype=np.int64)]
         for venue, rows in enumerate(self.t.venue_rows):
-            stop = int(np.searchsorted(self.s.ts[rows], horizon[venue], side="right"))
+            stop = int(np.searchsorted(self.t.venue_ts[venue], horizon[venue], side="right"))
             if venue not in self.resting:
                 self.market.apply_rows(venue, stop)
                 continue

@@ -28,6 +28,7 @@ class Timeline:
     instant_end: np.ndarray  # one past the last row of each instant
     venue_index: np.ndarray  # per row, index into ``publishers``
     venue_rows: tuple[np.ndarray, ...]  # per venue, its rows in order
+    venue_ts: tuple[np.ndarray, ...]  # per venue, its rows' ts (searched at every step)
     venue_seen: tuple[np.ndarray, ...]  # per venue, when each of its rows had been received
     decision_ts: np.ndarray  # the local times at which something new had been received
     publishers: np.ndarray  # publisher ids, ascending
@@ -53,6 +54,7 @@ class Timeline:
             instant_end=np.r_[boundary, len(ts)] if len(ts) else ts,
             venue_index=venue_index,
             venue_rows=venue_rows,
+            venue_ts=tuple(ts[r] for r in venue_rows),
             venue_seen=venue_seen,
             decision_ts=np.unique(np.concatenate([*venue_seen, np.zeros(0, dtype=np.int64)])),
             publishers=publishers,
