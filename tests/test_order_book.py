@@ -65,6 +65,9 @@ def test_priority_a_smaller_size_keeps_it_a_larger_size_or_a_new_price_loses_it(
         msg(45, "C", B, 6, 1, 1),
     ])  # fmt: skip
     assert built.priority.tolist() == [10, 10, 10, 10, 30, 30, 40]
+    # shares that left their place: the cut, the cancel, the whole order (to the back), ...
+    assert built.gone_sz.tolist() == [0, 20, 1, 79, 1, 119, 1]
+    assert built.gone_px.tolist() == [-1, 5, 5, 5, 5, 5, 6]
     assert built.bid_px[-1, 0] == 6 and built.bid_sz[-1, 0] == 118
 
 

@@ -53,7 +53,9 @@ COUNTS = (
 class Built:
     """What the kernel returns: the records emitted (indices into the messages), the book after
     each (prices, NaN where a level is empty; sizes), each message's order priority time (-1:
-    none), the counters, and the first message whose reference book disagrees (-1)."""
+    none or unknown), where and how many shares each message took out of their queue place
+    (the exact queue position needs them), the counters, and the first message whose
+    reference book disagrees (-1)."""
 
     emitted: np.ndarray
     bid_px: np.ndarray
@@ -61,6 +63,8 @@ class Built:
     ask_px: np.ndarray
     ask_sz: np.ndarray
     priority: np.ndarray
+    gone_px: np.ndarray  # per message, the price index its shares left (-1: none)
+    gone_sz: np.ndarray  # and how many left their place there (a cancel, a modify)
     counts: dict[str, int]
     disagrees_at: int
 
@@ -91,9 +95,9 @@ def build_book(
         ts, venue, order, action, side, price, size, last,
         n_venues, prices.astype(np.float64), n_orders, depth, *reference,
     )  # fmt: skip
-    emitted, bid_px, bid_sz, ask_px, ask_sz, priority, counts, disagrees_at = out
-    return Built(emitted, bid_px, bid_sz, ask_px, ask_sz, priority,
-                 dict(zip(COUNTS, counts.tolist(), strict=True)), int(disagrees_at))  # fmt: skip
+    emitted, bid_px, bid_sz, ask_px, ask_sz, priority, gone_px, gone_sz, counts, disagrees = out
+    return Built(emitted, bid_px, bid_sz, ask_px, ask_sz, priority, gone_px, gone_sz,
+                 dict(zip(COUNTS, counts.tolist(), strict=True)), int(disagrees))  # fmt: skip
 
 
 @njit(cache=True)
@@ -141,6 +145,8 @@ def _build(
     o_epoch = np.zeros(n_orders, dtype=np.int64)
     epoch = np.ones(n_venues, dtype=np.int64)  # a clear starts a new epoch: older orders dead
     priority = np.full(n, -1, dtype=np.int64)
+    gone_px = np.full(n, -1, dtype=np.int64)  # where shares left their place in a queue
+    gone_sz = np.zeros(n, dtype=np.int64)
     counts = np.zeros(len(COUNTS), dtype=np.int64)
     emit = np.zeros(n, dtype=np.bool_)
     for i in range(n):
@@ -175,8 +181,11 @@ def _build(
             priority[i] = ts[i]
         elif a == MODIFY:
             priority[i] = o_prio[o]
+            gone_px[i] = o_price[o]
+            gone_sz[i] = o_size[o] - q
             if p != o_price[o] or q > o_size[o]:
                 o_prio[o] = ts[i]  # to the back of its (new) level
+                gone_sz[i] = o_size[o]
             keep_side = o_side[o]
             _remove(o, o_side, o_price, o_size, bids, asks, best_bid, best_ask, v, n_prices)
             if q > 0:
@@ -187,13 +196,15 @@ def _build(
                 priority[i] = o_prio[o]
                 if q > o_size[o]:
                     counts[3] += 1
-                _reduce(o, min(q, o_size[o]), o_side, o_price, o_size, bids, asks, best_bid,
-                        best_ask, v, n_prices)  # fmt: skip
+                gone_px[i], gone_sz[i] = o_price[o], min(q, o_size[o])
+                _reduce(o, gone_sz[i], o_side, o_price, o_size, bids, asks, best_bid, best_ask,
+                        v, n_prices)  # fmt: skip
             else:
                 counts[0] += 1
                 if has_reference:
-                    _reduce_unknown(s, p, q, v, bids, asks, anon_bids, anon_asks, best_bid,
-                                    best_ask, n_prices, counts)  # fmt: skip
+                    gone_px[i] = p
+                    gone_sz[i] = _reduce_unknown(s, p, q, v, bids, asks, anon_bids, anon_asks,
+                                                 best_bid, best_ask, n_prices, counts)  # fmt: skip
         elif a == FILL:
             if live:
                 priority[i] = o_prio[o]
@@ -247,7 +258,7 @@ def _build(
                 shown[v] = row
                 row += 1
     return (emitted[:row], out_bid_px[:row], out_bid_sz[:row], out_ask_px[:row],
-            out_ask_sz[:row], priority, counts, disagrees_at)  # fmt: skip
+            out_ask_sz[:row], priority, gone_px, gone_sz, counts, disagrees_at)  # fmt: skip
 
 
 @njit(cache=True)
@@ -305,7 +316,7 @@ def _reduce_unknown(s, p, q, v, bids, asks, anon_bids, anon_asks, best_bid, best
     as the level has any, shares of orders whose id the source lost (LOBSTER writes some
     Nasdaq replaces as the deletion of an id it never added): those are counted."""
     if p < 0 or not ((s == BID) | (s == ASK)):
-        return
+        return 0
     anon, levels = (anon_bids, bids) if s == BID else (anon_asks, asks)
     from_anon = min(q, anon[v, p])
     orphan = min(q - from_anon, levels[v, p] - from_anon)
@@ -316,6 +327,7 @@ def _reduce_unknown(s, p, q, v, bids, asks, anon_bids, anon_asks, best_bid, best
         best_bid[v] = _take_best(levels[v], p, -1, -1)
     if s == ASK and p == best_ask[v] and levels[v, p] == 0:
         best_ask[v] = _take_best(levels[v], p, 1, n_prices)
+    return from_anon + orphan
 
 
 @njit(cache=True)

@@ -83,6 +83,26 @@ def load_mbp(
     return fold(messages, window, quality)
 
 
+def read_order_messages(
+    path: str | Path, date: str | None = None
+) -> tuple[OrderMessages, Reference | None]:
+    """An order-level file's messages (Databento MBO, or LOBSTER with its orderbook file as the
+    reference book), whole: what exact queue positions are computed from."""
+    path = Path(path)
+    if is_lobster(path):
+        events, reference, _ = lobster.order_messages(path, date)
+        return events, reference
+    with open_market_file(path) as (source_format, stream):
+        if source_format.startswith("dbn"):
+            schema, messages = open_dbn(path, stream, 1)
+        else:
+            messages, schema, _ = read_csv(path, stream, 1, "auto")
+    if not isinstance(messages, OrderMessages):
+        raise DataError(f"{path}: a {schema} file has no order ids; exact queue positions need "
+                        "order-level data (Databento MBO or LOBSTER)")  # fmt: skip
+    return messages, None
+
+
 def _load_orders(
     where: Where,
     events: OrderMessages,
