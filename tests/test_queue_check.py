@@ -66,8 +66,8 @@ def test_the_risk_averse_model_counts_the_hidden_print_and_misses_the_jump(tmp_p
 def test_the_cli_writes_the_table(tmp_path, capsys):
     path = write_day(tmp_path, MESSAGES, BOOK)
     out = tmp_path / "q.json"
-    queue_check.main([str(path), "--date", "2012-06-21", "--start", "13:30:01", "--end",
-                      "13:30:20", "--every", "30", "--horizon", "8", "--json", str(out)])  # fmt: skip
+    window = ["--start", "13:30:01", "--end", "13:30:20", "--every", "30", "--horizon", "8"]
+    queue_check.main([str(path), "--date", "2012-06-21", *window, "--json", str(out)])
     written = json.loads(out.read_text())[0]
     assert written["orders"] == 2 and "risk_averse + quote_cross" in written["models"]
     assert written["models"]["fifo_truth"]["filled_within_10s"] == 0.5
@@ -76,7 +76,8 @@ def test_the_cli_writes_the_table(tmp_path, capsys):
 
 @pytest.mark.skipif(not REAL_DAY.is_file(), reason="the real LOBSTER day is absent")
 def test_the_real_day_table_runs(tmp_path):
-    """Seven minutes of the real day (the end covers its minute), a probe pair a minute: every model has its row."""
+    """Seven minutes of the real day (the end covers its minute), a probe pair a minute: every
+    model has its row."""
     found = queue_check.check(REAL_DAY, "2012-06-21", "14:00", "14:06", 60.0, 60.0,
                               models={"risk_averse": RiskAverseQueueModel()})  # fmt: skip
     assert found["orders"] == 12 and set(found["models"]) == {
