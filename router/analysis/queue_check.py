@@ -18,17 +18,17 @@ own priority rules) that would not favour ours.
 
 The models run in our exchange (:class:`~router.exchange.simulator.Exchange`) on the same day's
 book and prints, as a strategy's limit order would. Reported per model and for the truth:
-the share filled within 1, 10 and 60 s (the horizon), the median time to fill (unfilled orders
-counted as never: none when fewer than half fill), false fills (the model fills within the
-horizon, the truth does not) and missed fills (the reverse), and the queue-position error at
-5 s (mean absolute difference of the shares ahead, over orders resting in both).
+the share filled within 1, 10 and 60 s (the horizon), the median time to fill of the orders
+filled within the horizon, false fills (the model fills within the horizon, the truth does not)
+and missed fills (the reverse), the share filled both ways but earlier (or later) than the
+truth, and the queue-position error at 5 s (mean absolute difference of the shares ahead, over
+orders resting in both). Shares are of all probes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,14 +196,19 @@ def figures(
     truth: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:  # fmt: skip
     """Fill shares, median time, and against the truth: false and missed fills, queue error."""
+    if not len(probes):
+        return {}
     wait = np.where(filled >= 0, (filled - probes.ts) / NS_PER_SECOND, np.inf)
     out = {f"filled_within_{s:g}s": float((wait <= s).mean()) for s in (*WITHIN_S, horizon_s)}
-    median = float(np.median(wait)) if len(wait) else math.nan
-    out["median_time_to_fill_s"] = median if math.isfinite(median) else None
+    done = np.isfinite(wait)
+    out["median_time_to_fill_s"] = float(np.median(wait[done])) if done.any() else None
     if truth is not None:
         true_fill = truth[0] >= 0
         out["false_fills"] = float((~true_fill & (filled >= 0)).mean())
         out["missed_fills"] = float((true_fill & (filled < 0)).mean())
+        both = true_fill & (filled >= 0)
+        out["earlier_than_truth"] = float((both & (filled < truth[0])).mean())
+        out["later_than_truth"] = float((both & (filled > truth[0])).mean())
         both = np.isfinite(ahead_at) & np.isfinite(truth[1])
         out["queue_error_at_5s_shares"] = (
             float(np.abs(ahead_at[both] - truth[1][both]).mean()) if both.any() else None
