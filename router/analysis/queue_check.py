@@ -118,12 +118,20 @@ def fifo_truth(
         events.ts_event, venue, _order_index(venue, events.order_id, len(publishers)),
         events.action, events.side, price, events.size, events.last, prices, 1, refs,
     )  # fmt: skip
+    # Scanned in time order (a file in receive order may have event times out of order).
+    when = np.argsort(events.ts_event, kind="stable")
+    columns = (events.ts_event, venue, events.action, events.side, price, built.priority,
+               built.gone_px, built.gone_sz)  # fmt: skip
     return _fifo(
-        events.ts_event, venue, events.action, events.side, price, built.priority, built.gone_px,
-        built.gone_sz, probes.ts, probes.venue, probes.buy,
-        np.searchsorted(prices, probes.price), probes.ahead.astype(np.int64),
-        round(horizon_s * NS_PER_SECOND), round(CHECKPOINT_S * NS_PER_SECOND),
-    )  # fmt: skip
+        *(np.ascontiguousarray(c[when]) for c in columns),
+        probes.ts,
+        probes.venue,
+        probes.buy,
+        np.searchsorted(prices, probes.price),
+        probes.ahead.astype(np.int64),
+        round(horizon_s * NS_PER_SECOND),
+        round(CHECKPOINT_S * NS_PER_SECOND),
+    )
 
 
 @njit(cache=True)
