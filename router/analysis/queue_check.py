@@ -11,7 +11,7 @@ wire). Truth, from the order ids (each message's priority time and the shares it
 their queue place, :mod:`router.data.book_builder`): our order stands behind every share at its
 price when it joins; a cancel or a modify of an order that was there before ours moves it up;
 a fill of an order that came after ours means ours would have filled first: it fills then; a
-trade through our price (a seller printing below our bid) fills it. A hidden execution at our
+trade through our price (a seller printing below our bid, a hidden order's included) fills it. A hidden execution at our
 price (a trade no displayed order gave, LOBSTER's type 5) neither moves nor fills it: the
 displayed orders ahead are still there, and the venue matched the hidden one for reasons (its
 own priority rules) that would not favour ours.
