@@ -11,10 +11,10 @@ wire). Truth, from the order ids (each message's priority time and the shares it
 their queue place, :mod:`router.data.book_builder`): our order stands behind every share at its
 price when it joins; a cancel or a modify of an order that was there before ours moves it up;
 a fill of an order that came after ours means ours would have filled first: it fills then; a
-trade through our price (a seller printing below our bid, a hidden order's included) fills it. A hidden execution at our
-price (a trade no displayed order gave, LOBSTER's type 5) neither moves nor fills it: the
-displayed orders ahead are still there, and the venue matched the hidden one for reasons (its
-own priority rules) that would not favour ours.
+trade through our price (a seller printing below our bid, a hidden order's included) fills it.
+A hidden execution at our price (a trade no displayed order gave, LOBSTER's type 5) neither
+moves nor fills it: the displayed orders ahead are still there, and the venue matched the
+hidden one for reasons (its own priority rules) that would not favour ours.
 
 The models run in our exchange (:class:`~router.exchange.simulator.Exchange`) on the same day's
 book and prints, as a strategy's limit order would. Reported per model and for the truth:
