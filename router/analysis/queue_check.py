@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from router.data.book_builder import TRADE, build_book
+from router.data.book_builder import TRADE
 from router.data.loader import load_mbp, read_order_messages
 from router.data.marketdata import NS_PER_SECOND, Snapshots
-from router.data.order_level import OrderMessages, Reference, _order_index, _sorted_codes
+from router.data.order_level import OrderMessages, Reference, run_book
 from router.exchange.fees import FeeRate, VenueFees
 from router.exchange.passive import FillRules
 from router.exchange.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
@@ -99,35 +99,18 @@ def fifo_truth(
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Each probe's fill time under FIFO priority (-1: not within the horizon) and the shares
     ahead of it at the checkpoint (NaN: filled before)."""
-    price, prices = _sorted_codes(events.price)
-    venue = np.searchsorted(publishers, events.publisher_id)
-    refs = None
-    if reference is not None:
-        prices = np.union1d(prices, np.r_[reference.bid_px[reference.bid_sz > 0],
-                                          reference.ask_px[reference.ask_sz > 0]])  # fmt: skip
-        price = np.where(price >= 0, np.searchsorted(prices, events.price), -1)
-        refs = tuple(
-            np.where(sz > 0, np.searchsorted(prices, np.where(sz > 0, px, prices[0])), -1)
-            if kind == "px" else np.asarray(sz, dtype=np.int64)
-            for px, sz, kind in ((reference.bid_px, reference.bid_sz, "px"),
-                                 (None, reference.bid_sz, "sz"),
-                                 (reference.ask_px, reference.ask_sz, "px"),
-                                 (None, reference.ask_sz, "sz"))
-        )  # fmt: skip
-    built = build_book(
-        events.ts_event, venue, _order_index(venue, events.order_id, len(publishers)),
-        events.action, events.side, price, events.size, events.last, prices, 1, refs,
-    )  # fmt: skip
+    run = run_book(events, 1, reference)
+    built = run.built
     # Scanned in time order (a file in receive order may have event times out of order).
     when = np.argsort(events.ts_event, kind="stable")
-    columns = (events.ts_event, venue, events.action, events.side, price, built.priority,
+    columns = (events.ts_event, run.venue, events.action, events.side, run.price, built.priority,
                built.gone_px, built.gone_sz)  # fmt: skip
     return _fifo(
         *(np.ascontiguousarray(c[when]) for c in columns),
         probes.ts,
-        probes.venue,
+        np.searchsorted(run.venues, publishers[probes.venue]),  # the probe's venue, as indexed
         probes.buy,
-        np.searchsorted(prices, probes.price),
+        np.searchsorted(run.prices, probes.price),
         probes.ahead.astype(np.int64),
         round(horizon_s * NS_PER_SECOND),
         round(CHECKPOINT_S * NS_PER_SECOND),

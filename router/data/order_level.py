@@ -79,20 +79,25 @@ def _order_index(venue: np.ndarray, order_id: np.ndarray, venues: int) -> np.nda
     return pd.MultiIndex.from_arrays([venue, ids]).factorize()[0]
 
 
-def rebuild(
-    messages: OrderMessages, depth: int, reference: Reference | None = None
-) -> tuple[Messages, Built, np.ndarray]:
-    """The MBP messages of the rebuilt book (the book after each event's last record and each
-    trade, to ``depth`` levels), the kernel's output, and the day's sorted prices."""
+@dataclass(frozen=True)
+class BookRun:
+    """The compiled book's run over a day's messages, and the dense indices it ran on."""
+
+    built: Built
+    price: np.ndarray  # per message, its index into ``prices`` (-1: undefined)
+    prices: np.ndarray  # the day's sorted prices (the reference's too)
+    venue: np.ndarray  # per message, its index into ``venues``
+    venues: np.ndarray  # publisher ids, ascending
+
+
+def run_book(messages: OrderMessages, depth: int, reference: Reference | None = None) -> BookRun:
+    """Order ids, prices and venues hashed to dense indices, then the compiled book."""
     price, universe = _sorted_codes(messages.price)
+    refs = None
     if reference is not None:  # the reference's prices too: the universe is the day's
         shown = [reference.bid_px[reference.bid_sz > 0], reference.ask_px[reference.ask_sz > 0]]
         universe = np.union1d(universe, np.concatenate(shown))
         price = np.where(price >= 0, np.searchsorted(universe, messages.price), -1)
-    venues = np.unique(messages.publisher_id)
-    venue = np.searchsorted(venues, messages.publisher_id)
-    refs = None
-    if reference is not None:
         refs = tuple(
             np.where(sz > 0, np.searchsorted(universe, np.where(sz > 0, px, universe[0])), -1)
             if kind == "px" else sz.astype(np.int64)
@@ -101,6 +106,8 @@ def rebuild(
                 (reference.ask_px, reference.ask_sz, "px"), (None, reference.ask_sz, "sz"),
             )
         )  # fmt: skip
+    venues = np.unique(messages.publisher_id)
+    venue = np.searchsorted(venues, messages.publisher_id)
     built = build_book(
         np.asarray(messages.ts_event, dtype=np.int64),
         np.asarray(venue, dtype=np.int64),
@@ -114,6 +121,16 @@ def rebuild(
         depth,
         refs,
     )
+    return BookRun(built, price, universe, venue, venues)
+
+
+def rebuild(
+    messages: OrderMessages, depth: int, reference: Reference | None = None
+) -> tuple[Messages, Built, np.ndarray]:
+    """The MBP messages of the rebuilt book (the book after each event's last record and each
+    trade, to ``depth`` levels), the kernel's output, and the day's sorted prices."""
+    run = run_book(messages, depth, reference)
+    built, venue, venues, universe = run.built, run.venue, run.venues, run.prices
     at = built.emitted
     trade = messages.action[at] == TRADE
     mbp = Messages(
