@@ -67,7 +67,10 @@ def test_the_cli_writes_the_table(tmp_path, capsys):
     path = write_day(tmp_path, MESSAGES, BOOK)
     out = tmp_path / "q.json"
     window = ["--start", "13:30:01", "--end", "13:30:20", "--every", "30", "--horizon", "8"]
-    queue_check.main([str(path), "--date", "2012-06-21", *window, "--json", str(out)])
+    plots = tmp_path / "plots"
+    queue_check.main([str(path), "--date", "2012-06-21", *window, "--json", str(out), "--plot",
+                      str(plots)])  # fmt: skip
+    assert (plots / f"queues-{path.stem}.png").stat().st_size > 10_000
     written = json.loads(out.read_text())[0]
     assert written["orders"] == 2 and "risk_averse + quote_cross" in written["models"]
     assert written["models"]["fifo_truth"]["filled_within_10s"] == 0.5

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from router.analysis.plotting import pyplot
 from router.data.book_builder import TRADE
 from router.data.loader import load_mbp, read_order_messages
 from router.data.marketdata import NS_PER_SECOND, Snapshots
@@ -209,23 +210,49 @@ def figures(
 
 def check(
     path: Path, date: str | None, start: str, end: str, every_s: float, horizon_s: float,
-    models: dict | None = None,
+    models: dict | None = None, plot_dir: Path | None = None,
 ) -> dict:  # fmt: skip
-    """The accuracy table of one order-level file (see the module docstring)."""
+    """The accuracy table of one order-level file (see the module docstring); with
+    ``plot_dir``, its fill-time curves as a PNG there too."""
     snap = load_mbp(path, start, end, 10, date=date, warmup_s=WARMUP_S)
     events, reference = read_order_messages(path, date)
     chosen = probes(snap, every_s, horizon_s)
     truth = fifo_truth(events, reference, chosen, snap.venues, horizon_s)
     table = {"fifo_truth": figures(*truth, chosen, horizon_s)}
+    fills = {"fifo_truth": truth[0]}
     for name, model in (MODELS if models is None else models).items():
         for cross in (False, True):
             found = model_fills(snap, chosen, model, FillRules(quote_cross=cross), horizon_s)
             label = name + (" + quote_cross" if cross else "")
             table[label] = figures(*found, chosen, horizon_s, truth)
+            fills[label] = found[0]
+    if plot_dir is not None:
+        plot_dir.mkdir(parents=True, exist_ok=True)
+        figure = fill_curves(fills, chosen, horizon_s, f"{path.name}, {len(chosen)} probes")
+        figure.savefig(plot_dir / f"queues-{path.stem}.png", dpi=120)
     return {
         "file": str(path), "date": snap.window.date, "window_utc": [start, end],
         "orders": len(chosen), "every_s": every_s, "horizon_s": horizon_s, "models": table,
     }  # fmt: skip
+
+
+def fill_curves(fills: dict[str, np.ndarray], probes: Probes, horizon_s: float, title: str):
+    """The share of probes filled against seconds waited, the truth thick and black."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    seconds = np.linspace(0, horizon_s, 241)
+    for name, filled in fills.items():
+        wait = np.where(filled >= 0, (filled - probes.ts) / NS_PER_SECOND, np.inf)
+        share = (wait[None, :] <= seconds[:, None]).mean(axis=1) if len(wait) else seconds * 0
+        truth = name == "fifo_truth"
+        style = "--" if "cross" in name else "-"
+        ax.plot(seconds, share, label=name, lw=3 if truth else 1,
+                color="black" if truth else None, ls=style)  # fmt: skip
+    ax.set_xlabel("seconds waited")
+    ax.set_ylabel("share of probes filled")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -237,9 +264,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between probes")
     parser.add_argument("--horizon", type=float, default=60.0, help="seconds a probe waits")
     parser.add_argument("--json", type=Path, help="write the tables here too")
+    parser.add_argument("--plot", type=Path, help="fill-time curves, a PNG per file, here")
     args = parser.parse_args(argv)
-    tables = [check(f, args.date, args.start, args.end, args.every, args.horizon)
-              for f in args.files]  # fmt: skip
+    tables = [check(f, args.date, args.start, args.end, args.every, args.horizon,
+                    plot_dir=args.plot) for f in args.files]  # fmt: skip
     text = json.dumps(tables, indent=2)
     print(text)
     if args.json:
