@@ -11,6 +11,7 @@ import pytest
 from router.analysis import queue_check
 from router.exchange.passive import FillRules
 from router.exchange.queues import RiskAverseQueueModel
+from tests.mbp import at
 from tests.test_lobster import REAL_DAY, write_day
 
 E = 9_999_999_999
@@ -88,3 +89,111 @@ def test_the_real_day_table_runs(tmp_path):
         "risk_averse",
         "risk_averse + quote_cross",
     }
+
+
+def fifo_market(seed: int, messages: int = 6_000):
+    """A random order-level day on one venue that keeps price-time priority: limit orders join
+    the back of their level, cancels take any live order, and market orders execute against the
+    best level's oldest order first (a trade, the fill and the cancel per order they meet, one
+    event). No hidden orders. Returns its order messages and Snapshots."""
+    from router.data.loader import Where, Window, _load_orders
+    from router.data.order_level import OrderMessages
+
+    rng = np.random.default_rng(seed)
+    book = {ord("B"): {}, ord("A"): {}}  # side -> price (cents) -> [[order id, shares], ...]
+    rows, t, next_id = [], at("13:30:00"), 1
+
+    def emit(action, side, price, size, order, last=True):
+        rows.append((t, action, side, price / 100, size, order, last))
+
+    while len(rows) < messages:
+        t += int(rng.exponential(0.05) * 1e9) + 1
+        bids, asks = book[ord("B")], book[ord("A")]
+        best_bid, best_ask = max(bids, default=22_299), min(asks, default=22_301)
+        r = rng.random()
+        if r < 0.5 or not (bids and asks):
+            side = ord("B") if rng.random() < 0.5 else ord("A")
+            away = int(rng.integers(0, 4))
+            price = best_bid - away if side == ord("B") else best_ask + away
+            if (side == ord("B") and price >= best_ask) or (side == ord("A") and price <= best_bid):
+                price = best_bid if side == ord("B") else best_ask
+            size = int(rng.integers(1, 6)) * 100
+            book[side].setdefault(price, []).append([next_id, size])
+            emit(ord("A"), side, price, size, next_id)
+            next_id += 1
+        elif r < 0.88:
+            side = ord("B") if rng.random() < 0.5 else ord("A")
+            levels = book[side]
+            if not levels:
+                continue
+            price = list(levels)[int(rng.integers(0, len(levels)))]
+            queue = levels[price]
+            k = int(rng.integers(0, len(queue)))
+            order, size = queue.pop(k)
+            if not queue:
+                del levels[price]
+            emit(ord("C"), side, price, size, order)
+        else:  # a market order against the other side's best levels, oldest first
+            resting = ord("B") if rng.random() < 0.5 else ord("A")
+            aggressor = ord("A") if resting == ord("B") else ord("B")
+            wanted = int(rng.integers(1, 8)) * 100
+            levels, records = book[resting], []
+            while wanted > 0 and levels:
+                price = max(levels) if resting == ord("B") else min(levels)
+                order, size = levels[price][0]
+                q = min(wanted, size)
+                records += [
+                    (ord("T"), aggressor, price, q, 0),
+                    (ord("F"), resting, price, q, order),
+                    (ord("C"), resting, price, q, order),
+                ]
+                wanted -= q
+                if q == size:
+                    levels[price].pop(0)
+                    if not levels[price]:
+                        del levels[price]
+                else:
+                    levels[price][0][1] -= q
+            for j, record in enumerate(records):
+                emit(*record, last=j == len(records) - 1)
+    ts, action, side, price, size, order, last = (np.array(c) for c in zip(*rows, strict=True))
+    events = OrderMessages(
+        ts_event=ts, ts_recv=ts, publisher_id=np.full(len(ts), 2, dtype=np.uint16),
+        order_id=order.astype(np.uint64), action=action.astype(np.uint8),
+        side=side.astype(np.uint8), price=price, size=size, last=last.astype(bool),
+        number=np.arange(1, len(ts) + 1),
+    )  # fmt: skip
+    end = int((ts[-1] - at("13:30:00")) // 10**9)
+    window = Window.on("2024-08-01", "13:30:00", f"13:{30 + end // 60:02d}:{end % 60:02d}", 0.0)
+    snap = _load_orders(Where("generated", "message"), events, window, "2024-08-01", 10, None)
+    return events, snap
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fifo_never_fills_later_than_risk_averse_without_hidden_orders(seed):
+    """On a market that keeps price-time priority and has no hidden orders, the risk-averse
+    model (only prints move the queue; quote crossing off) never fills a probe before FIFO
+    does: the prints at our price take the orders ahead of us first, so they move the truth at
+    least as far, and the truth also counts cancellations ahead."""
+    events, snap = fifo_market(seed)
+    chosen = queue_check.probes(snap, 5.0, 30.0)
+    assert len(chosen) > 50
+    table, fills = queue_check.score(snap, events, None, chosen, 30.0,
+                                     {"risk_averse": RiskAverseQueueModel()})  # fmt: skip
+    truth, model = fills["fifo_truth"], fills["risk_averse"]
+    assert ((truth >= 0) | (model < 0)).all()  # the model never fills what the truth does not
+    both = (truth >= 0) & (model >= 0)
+    assert (model[both] >= truth[both]).all()
+    assert table["risk_averse"]["later_than_truth"] > 0  # cancellations ahead: the truth sooner
+
+
+def test_the_true_queue_ahead_counts_cancellations_not_hidden_prints(tmp_path):
+    """Without order 3's execution the buy rests past 5 s: ahead of it, the 100 it joined
+    behind less the 60 cancelled (the hidden execution of 30 took none of them): 40."""
+    path = write_day(tmp_path, MESSAGES[:-1], BOOK[:-1])
+    snap = queue_check.load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21",
+                                warmup_s=60)  # fmt: skip
+    probes = queue_check.probes(snap, 30.0, 8.0)
+    events, reference = queue_check.read_order_messages(path, "2012-06-21")
+    filled, ahead = queue_check.fifo_truth(events, reference, probes, snap.venues, 8.0)
+    assert filled.tolist() == [-1, -1] and ahead.tolist() == [40.0, 100.0]

@@ -217,6 +217,23 @@ def check(
     snap = load_mbp(path, start, end, 10, date=date, warmup_s=WARMUP_S)
     events, reference = read_order_messages(path, date)
     chosen = probes(snap, every_s, horizon_s)
+    table, fills = score(snap, events, reference, chosen, horizon_s, models)
+    if plot_dir is not None:
+        plot_dir.mkdir(parents=True, exist_ok=True)
+        figure = fill_curves(fills, chosen, horizon_s, f"{path.name}, {len(chosen)} probes")
+        figure.savefig(plot_dir / f"queues-{path.stem}.png", dpi=120)
+    return {
+        "file": str(path), "date": snap.window.date, "window_utc": [start, end],
+        "orders": len(chosen), "every_s": every_s, "horizon_s": horizon_s, "models": table,
+    }  # fmt: skip
+
+
+def score(
+    snap: Snapshots, events: OrderMessages, reference: Reference | None, chosen: Probes,
+    horizon_s: float, models: dict | None = None,
+) -> tuple[dict, dict[str, np.ndarray]]:  # fmt: skip
+    """The table for one day's probes (truth first, then each model with and without quote
+    crossing), and each one's fill times."""
     truth = fifo_truth(events, reference, chosen, snap.venues, horizon_s)
     table = {"fifo_truth": figures(*truth, chosen, horizon_s)}
     fills = {"fifo_truth": truth[0]}
@@ -226,14 +243,7 @@ def check(
             label = name + (" + quote_cross" if cross else "")
             table[label] = figures(*found, chosen, horizon_s, truth)
             fills[label] = found[0]
-    if plot_dir is not None:
-        plot_dir.mkdir(parents=True, exist_ok=True)
-        figure = fill_curves(fills, chosen, horizon_s, f"{path.name}, {len(chosen)} probes")
-        figure.savefig(plot_dir / f"queues-{path.stem}.png", dpi=120)
-    return {
-        "file": str(path), "date": snap.window.date, "window_utc": [start, end],
-        "orders": len(chosen), "every_s": every_s, "horizon_s": horizon_s, "models": table,
-    }  # fmt: skip
+    return table, fills
 
 
 def fill_curves(fills: dict[str, np.ndarray], probes: Probes, horizon_s: float, title: str):
