@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="00:00:00", help="UTC window start (default: all)")
     parser.add_argument("--end", default="23:59:59.999999999", help="UTC window end")
     parser.add_argument("--depth", type=int, default=1)
+    parser.add_argument("--date", help="the trading date, for files that carry none (LOBSTER)")
     parser.add_argument("--tick", type=float, default=TICK, help="price increment (0.01)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write PNGs per file here")
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         pyplot()  # fail early, before any file is read
     results = {}
     for path in args.files:
-        snap = load_mbp(path, args.start, args.end, args.depth)
+        snap = load_mbp(path, args.start, args.end, args.depth, date=args.date)
         results[str(path)] = facts(snap, args.tick)
         if args.plot:
             plot(snap, results[str(path)], args.plot / f"{path.name}.stylized.png")
