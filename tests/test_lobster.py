@@ -140,3 +140,12 @@ def test_our_book_after_every_message_of_the_real_day_equals_lobsters():
         theirs = np.where(theirs_sz > 0, getattr(reference, f"{side}_px")[last], 0)
         assert np.array_equal(sizes, theirs_sz) and np.array_equal(ours, theirs)
     assert built.counts["orders_unknown"] == 3895 and built.counts["orphan_shares"] == 24_803
+
+
+def test_whole_numbers_written_with_a_decimal_point_read_and_a_fraction_is_refused(tmp_path):
+    book = [list(r) for r in BOOK]
+    book[0][1] = "50.0"
+    assert load(write_day(tmp_path, MESSAGES, book)).ask_sz[0, 0] == 50
+    book[0][1] = "50.5"
+    with pytest.raises(DataError, match=r"orderbook_2.csv: line 1: .* is not whole numbers"):
+        load(write_day(tmp_path, MESSAGES, book))

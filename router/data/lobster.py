@@ -114,7 +114,9 @@ def _numbers(frame: pd.DataFrame, label: str, columns: int) -> np.ndarray:
         return frame.to_numpy(dtype=np.int64)
     values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values).all(axis=1) | (values != np.round(values)).any(axis=1)
-    line = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+    if not bad.any():  # whole numbers written with a decimal point
+        return values.astype(np.int64)
+    line = int(np.flatnonzero(bad)[0])
     raise DataError(f"{label}: line {line + 1}: {list(frame.iloc[line])} is not whole numbers")
 
 
