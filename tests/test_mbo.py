@@ -7,7 +7,7 @@ import databento_dbn as dbn
 import numpy as np
 import pytest
 
-from router import load_mbp
+from router import DataError, load_mbp
 from router.data.marketdata import SELL_AGGRESSOR
 from tests.dbn import encode, fixed, transcode, write_dbn
 from tests.mbp import at
@@ -73,3 +73,17 @@ def test_a_file_without_last_flags_ends_events_where_the_instant_changes(tmp_pat
                    flags=0) for r in RECORDS]  # fmt: skip
     check_the_day(load_mbp(write_dbn(tmp_path / "d.dbn", records, "mbo"), "13:40:00",
                            "13:40:01", 2))  # fmt: skip
+
+
+@pytest.mark.parametrize("order_id", ["1.5", "-3", "x", "18446744073709551616"])
+def test_an_order_id_that_is_not_a_whole_number_is_refused_naming_its_line(tmp_path, order_id):
+    """It was read straight as a 64-bit integer: "1.5" ended in a bare ValueError."""
+    lines = transcode(encode(RECORDS, "mbo"), pretty_px=True).decode().splitlines()
+    column = lines[0].split(",").index("order_id")
+    fields = lines[2].split(",")
+    fields[column] = order_id
+    lines[2] = ",".join(fields)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=rf"bad.csv: line 3: order_id is '{order_id}'; expected"):
+        load_mbp(path, "13:40:00", "13:40:01", 2)

@@ -132,9 +132,12 @@ def _read_mbo(
     ts = timestamps(frame["ts_event"], "ts_event", lines, where)
     publisher = _whole(frame["publisher_id"], "publisher_id", lines, where)
     flags = _whole(frame["flags"], "flags", lines, where) if "flags" in frame else np.zeros_like(ts)
-    order_id = pd.to_numeric(frame["order_id"], errors="coerce")
-    if order_id.isna().any() or (order_id < 0).any():
-        i = int(np.flatnonzero((order_id.isna() | (order_id < 0)).to_numpy())[0])
+    # Ids are 64-bit: checked as digits and read as text, never through a float.
+    text = frame["order_id"]
+    too_big = (text.str.len() == 20) & (text > str(np.iinfo(np.uint64).max))
+    digits = (text.str.fullmatch(r"\d{1,20}") & ~too_big).to_numpy(dtype=bool)
+    if not digits.all():
+        i = int(np.flatnonzero(~digits)[0])
         raise where.error(int(lines[i]), f"order_id is {frame['order_id'].iloc[i]!r}; expected "
                           "a whole number")  # fmt: skip
     messages = OrderMessages(
