@@ -242,8 +242,10 @@ class Exchange:
         )
         self.reports.filled(ts + int(self.t.latency_ns[venue]), shares)
         self.filled += shares
-        for other, order in self.resting.items():
-            self._cancel_when_complete(other, order)
+        if self.filled >= self.order_size and self.resting:
+            reported = self._reported_complete()
+            for other, order in self.resting.items():
+                self._cancel_after(other, order, reported)
 
     def _reported_complete(self) -> int:
         """The local time at which the fills reported first reach the order size (the fills,
@@ -254,8 +256,11 @@ class Exchange:
     def _cancel_when_complete(self, venue: int, order: Resting) -> None:
         """Once the order is reported complete, the cancel sent then lands one latency later."""
         if self.filled >= self.order_size:
-            cancel = self._reported_complete() + int(self.t.latency_ns[venue])
-            order.expires = min(order.expires, cancel)
+            self._cancel_after(venue, order, self._reported_complete())
+
+    def _cancel_after(self, venue: int, order: Resting, reported: int) -> None:
+        """The cancel sent at local time ``reported`` lands one latency later."""
+        order.expires = min(order.expires, reported + int(self.t.latency_ns[venue]))
 
     def _check(self, row: int, venue: int, order: Resting) -> None:
         """One state of a venue where we rest: its prints, the quote, the queue."""
