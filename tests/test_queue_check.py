@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from router.analysis import queue_check
+from router.data.loader import load_mbp, read_order_messages
 from router.exchange.passive import FillRules
 from router.exchange.queues import RiskAverseQueueModel
 from tests.mbp import at
@@ -40,10 +41,10 @@ def test_fifo_truth_by_hand(tmp_path):
     cancel (13:30:03) leaves 40 ahead; order 3's execution (13:30:04) fills it, 3 s after it
     joined; at 5 s it had filled already. The sell at 100.10: nothing reaches it."""
     path = write_day(tmp_path, MESSAGES, BOOK)
-    snap = queue_check.load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21", warmup_s=60)
+    snap = load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21", warmup_s=60)
     probes = queue_check.probes(snap, 30.0, 8.0)
     assert probes.buy.tolist() == [True, False] and probes.ahead.tolist() == [100, 100]
-    events, reference = queue_check.read_order_messages(path, "2012-06-21")
+    events, reference = read_order_messages(path, "2012-06-21")
     filled, ahead = queue_check.fifo_truth(events, reference, probes, snap.venues, 8.0)
     assert filled[0] - probes.ts[0] == 3 * 10**9 and filled[1] == -1
     assert np.isnan(ahead[0]) and ahead[1] == 100
@@ -54,7 +55,7 @@ def test_the_risk_averse_model_counts_the_hidden_print_and_misses_the_jump(tmp_p
     (70 left); the cancel of 60 shows as 150 -> 90: nothing ahead moves (risk-averse), so
     min(70, 90) = 70 stay; order 3's 10 traded leave 60. It never fills: a missed fill."""
     path = write_day(tmp_path, MESSAGES, BOOK)
-    snap = queue_check.load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21", warmup_s=60)
+    snap = load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21", warmup_s=60)
     probes = queue_check.probes(snap, 30.0, 8.0)
     filled, ahead = queue_check.model_fills(snap, probes, RiskAverseQueueModel(), FillRules(),
                                             8.0)  # fmt: skip
@@ -96,7 +97,7 @@ def fifo_market(seed: int, messages: int = 6_000):
     the back of their level, cancels take any live order, and market orders execute against the
     best level's oldest order first (a trade, the fill and the cancel per order they meet, one
     event). No hidden orders. Returns its order messages and Snapshots."""
-    from router.data.loader import Where, Window, _load_orders
+    from router.data.loader import Where, Window, order_snapshots
     from router.data.order_level import OrderMessages
 
     rng = np.random.default_rng(seed)
@@ -165,7 +166,7 @@ def fifo_market(seed: int, messages: int = 6_000):
     )  # fmt: skip
     end = int((ts[-1] - at("13:30:00")) // 10**9)
     window = Window.on("2024-08-01", "13:30:00", f"13:{30 + end // 60:02d}:{end % 60:02d}", 0.0)
-    snap = _load_orders(Where("generated", "message"), events, window, "2024-08-01", 10, None)
+    snap = order_snapshots(Where("generated", "message"), events, window, "2024-08-01", 10, None)
     return events, snap
 
 
@@ -191,9 +192,9 @@ def test_the_true_queue_ahead_counts_cancellations_not_hidden_prints(tmp_path):
     """Without order 3's execution the buy rests past 5 s: ahead of it, the 100 it joined
     behind less the 60 cancelled (the hidden execution of 30 took none of them): 40."""
     path = write_day(tmp_path, MESSAGES[:-1], BOOK[:-1])
-    snap = queue_check.load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21",
+    snap = load_mbp(path, "13:30:01", "13:30:20", 10, date="2012-06-21",
                                 warmup_s=60)  # fmt: skip
     probes = queue_check.probes(snap, 30.0, 8.0)
-    events, reference = queue_check.read_order_messages(path, "2012-06-21")
+    events, reference = read_order_messages(path, "2012-06-21")
     filled, ahead = queue_check.fifo_truth(events, reference, probes, snap.venues, 8.0)
     assert filled.tolist() == [-1, -1] and ahead.tolist() == [40.0, 100.0]

@@ -37,8 +37,9 @@ from numba import njit
 
 from router.analysis.plotting import pyplot
 from router.data.book_builder import TRADE
-from router.data.loader import load_mbp, read_order_messages
-from router.data.marketdata import NS_PER_SECOND, Snapshots
+from router.data.loader import order_snapshots, read_order_messages
+from router.data.marketdata import NS_PER_SECOND, Snapshots, Window
+from router.data.messages import Where
 from router.data.order_level import OrderMessages, Reference, run_book
 from router.exchange.fees import FeeRate, VenueFees
 from router.exchange.passive import FillRules
@@ -214,8 +215,9 @@ def check(
 ) -> dict:  # fmt: skip
     """The accuracy table of one order-level file (see the module docstring); with
     ``plot_dir``, its fill-time curves as a PNG there too."""
-    snap = load_mbp(path, start, end, 10, date=date, warmup_s=WARMUP_S)
-    events, reference = read_order_messages(path, date)
+    events, reference = read_order_messages(path, date)  # the file read once
+    window = Window.on(date or "1970-01-01", start, end, WARMUP_S)
+    snap = order_snapshots(Where(path, "message"), events, window, date, 10, reference)
     chosen = probes(snap, every_s, horizon_s)
     table, fills = score(snap, events, reference, chosen, horizon_s, models)
     if plot_dir is not None:

@@ -62,8 +62,8 @@ def load_mbp(
     if is_lobster(path):
         events, reference, counts = lobster.order_messages(path, date)
         text = {key: counts.pop(key) for key in ("source_format", "schema")}
-        return _load_orders(Where(path, "line"), events, asked, date, depth, reference,
-                            price_format="lobster", **text, **counts)  # fmt: skip
+        return order_snapshots(Where(path, "line"), events, asked, date, depth, reference,
+                               price_format="lobster", **text, **counts)  # fmt: skip
     with open_market_file(path) as (source_format, stream):
         if source_format.startswith("dbn"):
             schema, chunks = open_dbn(path, stream, depth)
@@ -72,9 +72,9 @@ def load_mbp(
             chunks, schema, price_format = read_csv(path, stream, depth, prices)
             unit = "line"
         if isinstance(chunks, OrderMessages):
-            return _load_orders(Where(path, unit), chunks, asked, date, depth, None,
-                                source_format=source_format, schema=schema,
-                                price_format=price_format, order_messages=len(chunks))  # fmt: skip
+            counts = {"source_format": source_format, "schema": schema,
+                      "price_format": price_format, "order_messages": len(chunks)}  # fmt: skip
+            return order_snapshots(Where(path, unit), chunks, asked, date, depth, None, **counts)
         chunks = chunks if unit == "record" else [chunks]
         messages, window, counts = _in_window(Where(path, unit), chunks, asked, date)
     quality = DataQuality(
@@ -103,7 +103,7 @@ def read_order_messages(
     return messages, None
 
 
-def _load_orders(
+def order_snapshots(
     where: Where,
     events: OrderMessages,
     asked: Window,
@@ -112,8 +112,9 @@ def _load_orders(
     reference: Reference | None,
     **counts,
 ) -> Snapshots:
-    """An order-level day: its book rebuilt from every message (the window's first state needs
-    all those before it), then windowed and folded as any file's; ``counts`` go to quality."""
+    """An order-level day's Snapshots for the window ``asked``: its book rebuilt from every
+    message (the window's first state needs all those before it), then windowed and folded as
+    any file's; ``counts`` go to quality. ``where`` names the messages in errors."""
     messages, built, _ = rebuild(events, depth, reference)
     if built.disagrees_at >= 0:
         line = int(events.number[built.disagrees_at])
