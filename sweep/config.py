@@ -571,13 +571,14 @@ def _refuse_unused(raw: dict, fail: Fail, key: str, applies: bool, message: str)
 
 def _data(data: _Data, base: Path, fail: Fail) -> DataConfig:
     """The ``data`` section, its window checked and its paths resolved."""
+    at = {}
     for key in ("start", "end"):
         try:
-            parse_time_of_day(getattr(data.window, key))
+            at[key] = parse_time_of_day(getattr(data.window, key))[0]
         except ValueError as exc:
             raise fail(f"data.window.{key}", str(exc)) from None
     start, end = data.window.start, data.window.end
-    if parse_time_of_day(end)[0] < parse_time_of_day(start)[0]:
+    if at["end"] < at["start"]:
         raise fail("data.window", f"end {end} is before start {start}")
     config = DataConfig(
         paths=tuple((base / name).resolve() for name in data.path),
