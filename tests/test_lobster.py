@@ -149,3 +149,25 @@ def test_whole_numbers_written_with_a_decimal_point_read_and_a_fraction_is_refus
     book[0][1] = "50.5"
     with pytest.raises(DataError, match=r"orderbook_2.csv: line 1: .* is not whole numbers"):
         load(write_day(tmp_path, MESSAGES, book))
+
+
+def test_a_databento_file_is_opened_once(tmp_path):
+    """Recognising LOBSTER's zip by content is the one sniff every file already gets, not a
+    second open of every CSV and DBN file (which a hook stopping at each open, as the producer's
+    Ctrl-C test has, turned into a hang)."""
+    import subprocess
+    import sys
+
+    from tests.mbp import at, row, write
+
+    path = write(tmp_path / "d.csv", [row(at("13:36:32"), 2, 10.00, 100)])
+    probe = f"""
+import sys
+opened = []
+sys.addaudithook(lambda e, a: opened.append(1) if e == "open" and str(a[0]) == {str(path)!r} else 0)
+from router import load_mbp
+load_mbp({str(path)!r}, "13:36:32", "13:36:40")
+print(len(opened))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1"]

@@ -22,6 +22,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 DBN_MAGIC = b"DBN"
 GZIP_MAGIC = b"\x1f\x8b"
 DBZ_MAGIC = b"\x50\x2a\x4d\x18"  # a zstd skippable frame: Databento's legacy DBZ format
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive (LOBSTER ships its days so)
 _READ = 1 << 18
 
 
@@ -70,8 +71,8 @@ class _ZstdReader(io.RawIOBase):
 
 @contextlib.contextmanager
 def open_market_file(path: Path) -> Iterator[tuple[str, io.BufferedReader]]:
-    """Yield (format, stream): format is ``csv``, ``dbn``, ``csv+zstd`` or ``dbn+zstd``, and
-    the stream gives the (decompressed) bytes from the start."""
+    """Yield (format, stream): format is ``csv``, ``dbn``, ``csv+zstd``, ``dbn+zstd`` or
+    ``zip``, and the stream gives the (decompressed) bytes from the start."""
     with open(path, "rb") as raw:
         magic = raw.peek(4)[:4]
         if magic == ZSTD_MAGIC:
@@ -87,6 +88,8 @@ def _kind(path: Path, magic: bytes, *, compressed: bool) -> str:
         raise DataError(f"{path}: empty file{inside}; expected Databento CSV or DBN")
     if magic[:3] == DBN_MAGIC:
         return "dbn"
+    if magic in ZIP_MAGIC and not compressed:
+        return "zip"
     if magic[:2] == GZIP_MAGIC:
         raise DataError(
             f"{path}: gzip-compressed{inside}; we read plain or zstd-compressed CSV and DBN: "

@@ -18,7 +18,7 @@ from router.data import lobster
 from router.data.csv_reader import read_csv
 from router.data.dbn_reader import open_dbn
 from router.data.files import open_market_file
-from router.data.lobster import is_lobster
+from router.data.lobster import is_pair
 from router.data.marketdata import (
     MAX_DEPTH,
     NS_PER_DAY,
@@ -59,12 +59,11 @@ def load_mbp(
     if not path.is_file():
         raise FileNotFoundError(f"market data file not found: {path}")
     asked = Window.on(date or "1970-01-01", start, end, warmup_s)
-    if is_lobster(path):
-        events, reference, counts = lobster.order_messages(path, date)
-        text = {key: counts.pop(key) for key in ("source_format", "schema")}
-        return order_snapshots(Where(path, "line"), events, asked, date, depth, reference,
-                               price_format="lobster", **text, **counts)  # fmt: skip
+    if is_pair(path):
+        return _load_lobster(path, asked, date, depth)
     with open_market_file(path) as (source_format, stream):
+        if source_format == "zip":
+            return _load_lobster(path, asked, date, depth)
         if source_format.startswith("dbn"):
             schema, chunks = open_dbn(path, stream, depth)
             price_format, unit = "fixed", "record"
@@ -89,10 +88,11 @@ def read_order_messages(
     """An order-level file's messages (Databento MBO, or LOBSTER with its orderbook file as the
     reference book), whole: what exact queue positions are computed from."""
     path = Path(path)
-    if is_lobster(path):
-        events, reference, _ = lobster.order_messages(path, date)
-        return events, reference
+    if is_pair(path):
+        return lobster.order_messages(path, date)[:2]
     with open_market_file(path) as (source_format, stream):
+        if source_format == "zip":
+            return lobster.order_messages(path, date)[:2]
         if source_format.startswith("dbn"):
             schema, messages = open_dbn(path, stream, 1)
         else:
@@ -101,6 +101,14 @@ def read_order_messages(
         raise DataError(f"{path}: a {schema} file has no order ids; exact queue positions need "
                         "order-level data (Databento MBO or LOBSTER)")  # fmt: skip
     return messages, None
+
+
+def _load_lobster(path: Path, asked: Window, date: str | None, depth: int) -> Snapshots:
+    """A LOBSTER day (:mod:`router.data.lobster`), its orderbook file the reference book."""
+    events, reference, counts = lobster.order_messages(path, date)
+    text = {key: counts.pop(key) for key in ("source_format", "schema")}
+    return order_snapshots(Where(path, "line"), events, asked, date, depth, reference,
+                           price_format="lobster", **text, **counts)  # fmt: skip
 
 
 def order_snapshots(

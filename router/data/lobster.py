@@ -46,10 +46,10 @@ ADD, CANCEL, DELETE, EXECUTE, HIDDEN, HALT = 1, 2, 3, 4, 5, 7
 A, B, C, F, N, T = (ord(c) for c in "ABCFNT")
 
 
-def is_lobster(path: Path) -> bool:
-    """A zip (LOBSTER ships its days so; nothing else we read is zipped), or a file named as
-    LOBSTER names its message and orderbook files."""
-    return NAME.match(path.name) is not None or zipfile.is_zipfile(path)
+def is_pair(path: Path) -> bool:
+    """A file named as LOBSTER names its message and orderbook files. (LOBSTER's zip is
+    recognised by content, as a zip: :func:`router.data.files.open_market_file`.)"""
+    return NAME.match(path.name) is not None
 
 
 def read_pair(path: Path) -> tuple[str, str, pd.DataFrame, pd.DataFrame, int]:
