@@ -55,7 +55,7 @@ def is_pair(path: Path) -> bool:
 def read_pair(path: Path) -> tuple[str, str, pd.DataFrame, pd.DataFrame, int]:
     """(message file's name, orderbook file's name, messages, orderbook, levels) of a LOBSTER
     zip or of either file of a pair on disk."""
-    if zipfile.is_zipfile(path):
+    if not is_pair(path):  # then the loader found a zip
         with zipfile.ZipFile(path) as archive:
             pairs = _pair([Path(n).name for n in archive.namelist()], path)
             full = {Path(n).name: n for n in archive.namelist()}
@@ -163,7 +163,7 @@ def order_messages(
         "order_messages": len(kind),
         "halts": int((kind == HALT).sum()),
         "hidden_executions": int((kind == HIDDEN).sum()),
-        "source_format": "lobster+zip" if zipfile.is_zipfile(path) else "lobster",
+        "source_format": "lobster" if is_pair(path) else "lobster+zip",
         "schema": f"lobster-{levels}",
     }
     return events, reference, counts
