@@ -173,6 +173,10 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
             check_days(len(loaded.days), config.evaluation.train_days, config.evaluation.test_days)
         except ValueError as exc:
             raise SweepError(f"evaluation: {exc}") from None
+    try:
+        config = replace(config, router=config.router.for_days(loaded.days))
+    except ValueError as exc:
+        raise SweepError(str(exc)) from None
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -42,9 +42,10 @@ from pydantic import (
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from router.data.marketdata import MAX_DEPTH, NS_PER_SECOND, parse_time_of_day
+from router.data.marketdata import MAX_DEPTH, NS_PER_SECOND, Snapshots, parse_time_of_day
 from router.data.prices import PRICE_FORMATS
 from router.exchange.fees import FeeRate, VenueFees
+from router.exchange.fifo import FifoQueue
 from router.exchange.latency import DEFAULT_LATENCY_MS, VenueLatency
 from router.exchange.passive import UNSIGNED_TRADES, FillRules
 from router.exchange.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
@@ -290,7 +291,8 @@ class RouterConfig(_Section):
 
     model: Literal["static", "cont_kukanov"] = "static"
     tau_s: Positive = 10.0
-    queue_model: Literal["risk_averse", "prob_power"] = "risk_averse"
+    # auto: fifo on a day with order ids (MBO, LOBSTER), risk_averse on aggregated depth
+    queue_model: Literal["auto", "fifo", "risk_averse", "prob_power"] = "auto"
     queue_power: Positive = 3.0
     seed: Seed = 0
     min_samples: Count = 30  # outflow windows a decision needs
@@ -299,15 +301,34 @@ class RouterConfig(_Section):
         """The Cont & Kukanov settings, or None for the static allocator."""
         if self.model == "static":
             return None
-        queue = (
-            ProbQueueModel(PowerProbability(self.queue_power))
-            if self.queue_model == "prob_power"
-            else RiskAverseQueueModel()
-        )
+        queue = {
+            "auto": None,  # the exchange's default for the day's data
+            "fifo": FifoQueue(),
+            "risk_averse": RiskAverseQueueModel(),
+            "prob_power": ProbQueueModel(PowerProbability(self.queue_power)),
+        }[self.queue_model]
         return PlacementSettings(
             tau_s=self.tau_s, queue_model=queue, seed=self.seed, fills=fills or FillRules(),
             min_samples=self.min_samples,
         )  # fmt: skip
+
+    def for_days(self, days: list[Snapshots]) -> RouterConfig:
+        """``auto`` resolved for the days loaded: ``fifo`` where every day has order events,
+        ``risk_averse`` where none has (a mix stays ``auto``: each day its own). ``fifo`` on a
+        day without order events is an error."""
+        if self.model == "static":
+            return self
+        ordered = [day.orders is not None for day in days]
+        if self.queue_model == "fifo" and not all(ordered):
+            date = days[ordered.index(False)].window.date
+            raise ValueError(
+                f"router.queue_model: fifo needs order-level data (Databento MBO or LOBSTER "
+                f"read from files); the day {date} has aggregated depth only: use auto, "
+                "risk_averse or prob_power"
+            )
+        if self.queue_model == "auto" and (all(ordered) or not any(ordered)):
+            return replace(self, queue_model="fifo" if all(ordered) else "risk_averse")
+        return self
 
     def settings(self) -> dict:
         """The keys that apply to this model, for the report."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from router.data.marketdata import (
     Window,
 )
 from router.data.messages import Messages, Where, check, fold
-from router.data.order_level import OrderMessages, Reference, rebuild
+from router.data.order_level import OrderMessages, Reference, order_events, rebuild
 
 
 def load_mbp(
@@ -123,7 +124,7 @@ def order_snapshots(
     """An order-level day's Snapshots for the window ``asked``: its book rebuilt from every
     message (the window's first state needs all those before it), then windowed and folded as
     any file's; ``counts`` go to quality. ``where`` names the messages in errors."""
-    messages, built, _ = rebuild(events, depth, reference)
+    messages, built, prices = rebuild(events, depth, reference)
     if built.disagrees_at >= 0:
         line = int(events.number[built.disagrees_at])
         raise where.error(line, f"LOBSTER's orderbook line {line} disagrees with this message: "
@@ -131,7 +132,10 @@ def order_snapshots(
                           "from different days or tickers, or cut?)")  # fmt: skip
     messages, window, window_counts = _in_window(where, [messages], asked, date)
     quality = DataQuality(**counts, **built.counts, **window_counts)
-    return fold(messages, window, quality)
+    snap = fold(messages, window, quality)
+    orders, past = order_events(events, built, prices, snap)
+    quality = replace(snap.quality, order_events=len(orders), order_events_past_last_row=past)
+    return replace(snap, orders=orders, quality=quality)
 
 
 def _in_window(

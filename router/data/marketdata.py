@@ -26,6 +26,11 @@ _TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
 #: ``A`` a seller hit the bid, ``B`` a buyer lifted the offer, ``N`` not known.
 SELL_AGGRESSOR, BUY_AGGRESSOR, UNKNOWN_SIDE = ord("A"), ord("B"), ord("N")
 SIDES = {SELL_AGGRESSOR: "A", BUY_AGGRESSOR: "B", UNKNOWN_SIDE: "N"}
+#: A resting order's side in :class:`OrderEvents` (Databento's MBO sides): a bid, an ask.
+BID_ORDER, ASK_ORDER = ord("B"), ord("A")
+#: What an order event did (``OrderEvents.kind``): shares left their place in a queue (a
+#: cancel, a smaller modify, a modify that lost priority), or a resting order executed.
+LEFT, EXECUTED = ord("C"), ord("F")
 
 
 def level_columns(level: int) -> dict[str, str]:
@@ -123,6 +128,48 @@ class DataQuality:
     orphan_shares: int = 0  # taken by a cancel of an id the source lost (LOBSTER replaces)
     halts: int = 0  # LOBSTER type 7
     hidden_executions: int = 0  # LOBSTER type 5: prints no book shows
+    order_events: int = 0  # kept with the rows for exact queue positions (OrderEvents)
+    order_events_past_last_row: int = 0  # after their venue's last row: no state applies them
+
+
+@dataclass(frozen=True, eq=False)
+class OrderEvents:
+    """What moves a queue, from order-level data, indexed from the rows CSR-style as the prints
+    are: the events of row ``i`` are ``start[i]:start[i + 1]``, in message order. Each is
+    shares leaving their place in a queue (``kind`` :data:`LEFT`: a cancel, a smaller modify,
+    or a modify that sent the order to the back) or a resting order's execution
+    (:data:`EXECUTED`), with the resting order's ``side`` (:data:`BID_ORDER` or
+    :data:`ASK_ORDER`), ``price``, ``size``, ``priority`` (when it joined the back of its
+    level; -1: an order the source never showed joining) and ``ts`` (ts_event). An event
+    belongs to the first row of its venue at or after it: usually its own instant's, a later
+    one where the book's top levels did not change (a cancel and an add that net out)."""
+
+    start: np.ndarray
+    ts: np.ndarray
+    kind: np.ndarray
+    side: np.ndarray
+    price: np.ndarray
+    size: np.ndarray
+    priority: np.ndarray
+
+    COLUMNS = ("ts", "kind", "side", "price", "size", "priority")  # one entry per event
+    ARRAYS = ("start", *COLUMNS)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def between(self, first: int, stop: int) -> OrderEvents:
+        """The events of rows ``first:stop`` (views)."""
+        events = slice(self.start[first], self.start[stop])
+        return OrderEvents(
+            self.start[first : stop + 1] - self.start[first],
+            **{name: getattr(self, name)[events] for name in self.COLUMNS},
+        )
+
+    def mirrored(self) -> OrderEvents:
+        """As a sell's mirrored book sees them: bids are asks at minus their price."""
+        side = np.where(self.side == BID_ORDER, ASK_ORDER, BID_ORDER).astype(np.uint8)
+        return replace(self, side=side, price=-self.price)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,7 +183,8 @@ class Snapshots:
 
     Prints: the trades of row ``i`` are ``print_start[i]:print_start[i + 1]`` of ``print_px``,
     ``print_sz`` and ``print_side`` (ASCII ``A``/``B``/``N``, see :data:`SIDES`), in the order
-    the venue sent them.
+    the venue sent them. ``orders``: the order events between rows, where the source has
+    order ids (:class:`OrderEvents`), else None.
     """
 
     ts: np.ndarray
@@ -153,6 +201,7 @@ class Snapshots:
     window: Window
     quality: DataQuality = field(default_factory=DataQuality)
     mirrored_book: bool = False  # a sell's view (see :meth:`mirrored`); never saved
+    orders: OrderEvents | None = None  # order-level sources only: exact queue positions
 
     _ARRAYS = (
         "ts", "ts_recv", "publisher_id", "ask_px", "ask_sz", "bid_px", "bid_sz",
@@ -213,6 +262,7 @@ class Snapshots:
             print_sz=self.print_sz[prints],
             print_side=self.print_side[prints],
             window=window,
+            orders=None if self.orders is None else self.orders.between(first, stop),
         )
 
     def mirrored(self) -> Snapshots:
@@ -227,22 +277,32 @@ class Snapshots:
             self,
             ask_px=-self.bid_px, ask_sz=self.bid_sz, bid_px=-self.ask_px, bid_sz=self.ask_sz,
             print_px=-self.print_px, print_side=side, mirrored_book=not self.mirrored_book,
+            orders=None if self.orders is None else self.orders.mirrored(),
         )  # fmt: skip
 
     def save(self, path: str | Path) -> None:
         """Write an uncompressed ``.npz`` that :meth:`load` reads back identically."""
         meta = json.dumps({"window": asdict(self.window), "quality": asdict(self.quality)})
+        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        if self.orders is not None:
+            arrays |= {f"orders_{k}": getattr(self.orders, k) for k in OrderEvents.ARRAYS}
         with open(path, "wb") as fh:
-            np.savez(fh, meta=np.array(meta), **{k: getattr(self, k) for k in self._ARRAYS})
+            np.savez(fh, meta=np.array(meta), **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> Snapshots:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
             arrays = {k: npz[k] for k in cls._ARRAYS}
+            orders = (
+                OrderEvents(**{k: npz[f"orders_{k}"] for k in OrderEvents.ARRAYS})
+                if "orders_start" in npz.files
+                else None
+            )
         return cls(
-            **arrays, window=Window(**meta["window"]), quality=DataQuality(**meta["quality"])
-        )
+            **arrays, window=Window(**meta["window"]), quality=DataQuality(**meta["quality"]),
+            orders=orders,
+        )  # fmt: skip
 
 
 class DataError(ValueError):

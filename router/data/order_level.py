@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from router.data.book_builder import TRADE, Built, build_book
+from router.data.book_builder import FILL, TRADE, Built, build_book
+from router.data.marketdata import ASK_ORDER, BID_ORDER, EXECUTED, LEFT, OrderEvents, Snapshots
 from router.data.messages import F_LAST, Messages
 
 
@@ -151,3 +152,41 @@ def rebuild(
         number=messages.number[at],
     )
     return mbp, built, universe
+
+
+def order_events(
+    messages: OrderMessages, built: Built, prices: np.ndarray, snap: Snapshots
+) -> tuple[OrderEvents, int]:
+    """The events that move queues (shares leaving their place, executions of resting orders)
+    inside the window of ``snap`` (built from these messages), each given to the first row of
+    its venue at or after it; and how many came after their venue's last row."""
+    executed = (messages.action == FILL) & (messages.size > 0)
+    keep = (built.gone_sz > 0) | executed
+    keep &= (messages.side == BID_ORDER) | (messages.side == ASK_ORDER)
+    window = snap.window
+    keep &= (messages.ts_event >= window.data_start_ns) & (messages.ts_event < window.end_ns)
+    pick = np.flatnonzero(keep)
+    ts = messages.ts_event[pick].astype(np.int64)
+    row = np.full(len(pick), -1, dtype=np.int64)
+    publisher = messages.publisher_id[pick]
+    for venue in snap.venues:
+        rows = np.flatnonzero(snap.publisher_id == venue)
+        mine = np.flatnonzero(publisher == venue)
+        at = np.searchsorted(snap.ts[rows], ts[mine], side="left")
+        inside = at < len(rows)
+        row[mine[inside]] = rows[at[inside]]
+    past = int((row < 0).sum())
+    order = np.lexsort((pick, row))[past:]  # by row, message order within one: the -1s first
+    pick, row, ts = pick[order], row[order], ts[order]
+    fill = executed[pick]
+    gone = np.where(built.gone_px[pick] >= 0, built.gone_px[pick], 0)
+    events = OrderEvents(
+        start=np.searchsorted(row, np.arange(len(snap) + 1)).astype(np.int64),
+        ts=ts,
+        kind=np.where(fill, EXECUTED, LEFT).astype(np.uint8),
+        side=messages.side[pick].astype(np.uint8),
+        price=np.where(fill, messages.price[pick], prices[gone]).astype(np.float64),
+        size=np.where(fill, messages.size[pick], built.gone_sz[pick]).astype(np.int64),
+        priority=built.priority[pick].astype(np.int64),
+    )
+    return events, past

@@ -57,14 +57,16 @@ class FillRules:
 @dataclass
 class Resting:
     """A resting buy limit order: its price, the shares it still wants, the shares ahead of it
-    in the venue's queue at its price, the displayed size there when last seen, and when its
-    cancel lands (exchange time; states from then on no longer reach it)."""
+    in the venue's queue at its price, the displayed size there when last seen, when its
+    cancel lands (exchange time; states from then on no longer reach it) and when it arrived
+    (exchange time: its priority in a FIFO queue)."""
 
     price: float
     left: int
     ahead: float
     shown: int
     expires: int = 2**63 - 1
+    arrived: int = -1
 
 
 def passive_fills(
@@ -78,11 +80,8 @@ def passive_fills(
     bid = snapshots.bid_px[row, 0]
     level_gone = not bid >= order.price  # the bid below our price, or no bid at all
     for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
-        side, price = snapshots.print_side[i], snapshots.print_px[i]
-        seller = side == SELL_AGGRESSOR or (
-            side == UNKNOWN_SIDE and rules.unsigned_trades == "both"
-        )
-        if not seller or price > order.price:
+        price = snapshots.print_px[i]
+        if not seller_initiated(snapshots, i, rules) or price > order.price:
             continue
         shares = int(snapshots.print_sz[i])
         if price < order.price and (level_gone or order.ahead == 0):  # our level swept
@@ -104,6 +103,13 @@ def passive_fills(
     elif level_gone:
         order.ahead, order.shown = 0.0, 0
     return [fill for fill in fills if fill[1] > 0]
+
+
+def seller_initiated(snapshots: Snapshots, i: int, rules: FillRules) -> bool:
+    """Whether print ``i`` may fill a resting bid: a seller hit the bid (side ``A``), or its
+    side is unknown and the rules count those as sellers."""
+    side = snapshots.print_side[i]
+    return side == SELL_AGGRESSOR or (side == UNKNOWN_SIDE and rules.unsigned_trades == "both")
 
 
 def displayed_at(snapshots: Snapshots, row: int, price: float) -> int | None:

@@ -28,6 +28,8 @@ from collections import Counter
 
 import numpy as np
 
+from router.data.marketdata import Snapshots
+from router.exchange.fifo import FifoQueue, fifo_fills
 from router.exchange.fills import HOW, Fills
 from router.exchange.market import Market, Plan
 from router.exchange.passive import FillRules, Resting, displayed_at, passive_fills
@@ -89,20 +91,24 @@ class Reports:
 class Exchange:
     """The simulated venues of one strategy's run for a parent order of ``order_size``: its
     book (:class:`~router.exchange.market.Market`), its resting orders (one per venue at most),
-    its fills and the reports it sends back."""
+    its fills and the reports it sends back. The queue model by default: exact FIFO where the
+    day has order events, else risk-averse."""
 
     def __init__(
         self,
         timeline: Timeline,
         order_size: int,
-        queue_model: QueueModel | None = None,
+        queue_model: QueueModel | FifoQueue | None = None,
         rules: FillRules | None = None,
     ) -> None:
         self.t = timeline
         self.s = timeline.snapshots
         self.market = Market(timeline)
         self.order_size = order_size
-        self.queue_model = queue_model or RiskAverseQueueModel()
+        self.queue_model = queue_model or default_queue(self.s)
+        if isinstance(self.queue_model, FifoQueue) and self.s.orders is None:
+            raise ValueError("the fifo queue model needs order-level data (Databento MBO or "
+                             "LOBSTER); this day has aggregated depth only")  # fmt: skip
         self.rules = rules or FillRules()
         self.resting: dict[int, Resting] = {}
         self.records: list[tuple] = []
@@ -175,7 +181,7 @@ class Exchange:
         ahead = displayed_at(self.s, row, price)
         if ahead is None:  # our level not shown: we are the best bid, or it lies too deep
             ahead = seen_size if self.s.bid_px[row, 0] > price else 0
-        self.resting[venue] = order = Resting(price, shares, float(ahead), ahead)
+        self.resting[venue] = order = Resting(price, shares, float(ahead), ahead, arrived=arrival)
         self._cancel_when_complete(venue, order)  # posted with a take that completes the order
 
     def cancel_all(self, now: int) -> None:
@@ -264,7 +270,11 @@ class Exchange:
 
     def _check(self, row: int, venue: int, order: Resting) -> None:
         """One state of a venue where we rest: its prints, the quote, the queue."""
-        for cause, shares, index in passive_fills(order, self.s, row, self.rules, self.queue_model):
+        if isinstance(self.queue_model, FifoQueue):
+            found = fifo_fills(order, self.s, row, self.rules)
+        else:
+            found = passive_fills(order, self.s, row, self.rules, self.queue_model)
+        for cause, shares, index in found:
             self._passive(row, venue, order, cause, shares, index)
         if self.rules.quote_cross:
             for price, shares in self.market.levels(venue):
@@ -294,3 +304,8 @@ class Exchange:
         self.fill_reasons[cause] += shares
         order.left -= shares
         return shares
+
+
+def default_queue(snapshots: Snapshots) -> QueueModel | FifoQueue:
+    """Exact FIFO where the day has order events, else the conservative risk-averse model."""
+    return FifoQueue() if snapshots.orders is not None else RiskAverseQueueModel()

@@ -41,9 +41,10 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from router.data.marketdata import NS_PER_SECOND
+from router.exchange.fifo import FifoQueue
 from router.exchange.fills import Fills
 from router.exchange.passive import FillRules
-from router.exchange.queues import QueueModel, RiskAverseQueueModel
+from router.exchange.queues import QueueModel
 from router.exchange.simulator import Exchange
 from router.exchange.timeline import Timeline
 from router.strategies.baselines import plan_cheapest
@@ -60,7 +61,7 @@ class PlacementSettings:
     """What the Cont & Kukanov router needs besides the penalties."""
 
     tau_s: float = 10.0
-    queue_model: QueueModel = field(default_factory=RiskAverseQueueModel)
+    queue_model: QueueModel | FifoQueue | None = None  # None: the exchange's default
     seed: int = 0
     schedule: Schedule = field(default_factory=Schedule)
     fills: FillRules = field(default_factory=FillRules)
