@@ -163,7 +163,8 @@ def model_fills(
     filled = np.full(len(probes), -1, dtype=np.int64)
     ahead_at = np.full(len(probes), np.nan)
     horizon = round(horizon_s * NS_PER_SECOND)
-    steps = [round(s * NS_PER_SECOND) for s in (1, CHECKPOINT_S, 10, 20, 40)] + [horizon]
+    steps = sorted({min(round(s * NS_PER_SECOND), horizon) for s in (1, CHECKPOINT_S, 10, 20, 40)}
+                   | {horizon})  # fmt: skip
     for k in range(len(probes)):
         buy, v, t = bool(probes.buy[k]), int(probes.venue[k]), int(probes.ts[k])
         timeline = timelines[buy]
@@ -173,13 +174,11 @@ def model_fills(
         price = float(probes.price[k]) * (1 if buy else -1)
         exchange.post(v, price, 1, t, int(probes.ahead[k]))
         for step in steps:
-            if step > horizon:
-                break
             exchange.run_until(at + step)
             if exchange.filled:
                 filled[k] = min(record[0] for record in exchange.records)
                 break
-            if step == steps[1]:
+            if step == round(CHECKPOINT_S * NS_PER_SECOND):
                 ahead_at[k] = exchange.resting[v].ahead
     return filled, ahead_at
 

@@ -9,8 +9,10 @@ ahead of every later one. Then, on venue k, in event order:
   that sent it to the back, an execution's book change) move ours up;
 - an execution of a bid at p that joined after ours means the venue would have matched ours
   first: its shares fill ours (each traded share fills at most one of ours), justified by the
-  seller-initiated print at p that the execution belongs to; an execution without such a print
-  in its row fills nothing (none in the sources we read: a conservative rule, not a case);
+  seller-initiated print at p that the execution belongs to (the k-th execution at p in a row
+  is the k-th such print's, as Databento and LOBSTER write one trade per execution); an
+  execution without a print in its row fills nothing (a conservative rule; none in the
+  sources we read);
 - a seller-initiated print below p (a sweep, or a trade through our price) fills ours with its
   shares, as in the aggregated models.
 
@@ -45,20 +47,22 @@ def fifo_fills(
     if events is None:
         raise ValueError("the FIFO queue needs order-level data (Databento MBO or LOBSTER)")
     fills: list[tuple[str, int, int]] = []
+    prints = _prints_at(snapshots, row, order.price, rules)
+    executions = 0  # at our price in this row so far: the k-th is the k-th print's
     for e in range(events.start[row], events.start[row + 1]):
-        if events.ts[e] <= order.arrived or events.side[e] != BID_ORDER:
+        if events.side[e] != BID_ORDER or events.price[e] != order.price:
             continue
-        if events.price[e] != order.price:
+        executed = events.kind[e] == EXECUTED
+        executions += executed
+        if events.ts[e] <= order.arrived:
             continue
         ahead = events.priority[e] <= order.arrived
-        if events.kind[e] != EXECUTED:
+        if not executed:
             if ahead:
                 order.ahead = max(order.ahead - int(events.size[e]), 0.0)
-        elif not ahead:
-            index = _print_at(snapshots, row, order.price, rules)
-            if index >= 0:
-                fills.append(("queue", int(events.size[e]), index))
-                order.ahead = 0.0
+        elif not ahead and prints:
+            fills.append(("queue", int(events.size[e]), prints[min(executions, len(prints)) - 1]))
+            order.ahead = 0.0
     for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
         if seller_initiated(snapshots, i, rules) and snapshots.print_px[i] < order.price:
             fills.append(("swept", int(snapshots.print_sz[i]), i))
@@ -66,9 +70,11 @@ def fifo_fills(
     return [fill for fill in fills if fill[1] > 0]
 
 
-def _print_at(snapshots: Snapshots, row: int, price: float, rules: FillRules) -> int:
-    """The row's first seller-initiated print at ``price`` (-1: none)."""
-    for i in range(snapshots.print_start[row], snapshots.print_start[row + 1]):
-        if snapshots.print_px[i] == price and seller_initiated(snapshots, i, rules):
-            return i
-    return -1
+def _prints_at(snapshots: Snapshots, row: int, price: float, rules: FillRules) -> list[int]:
+    """The row's seller-initiated prints at ``price``, in order: the executions at that price
+    in the row are theirs, one each in order (the last print for any beyond)."""
+    return [
+        i
+        for i in range(snapshots.print_start[row], snapshots.print_start[row + 1])
+        if snapshots.print_px[i] == price and seller_initiated(snapshots, i, rules)
+    ]
