@@ -17,12 +17,13 @@ moves nor fills it: the displayed orders ahead are still there, and the venue ma
 hidden one for reasons (its own priority rules) that would not favour ours.
 
 The models run in our exchange (:class:`~router.exchange.simulator.Exchange`) on the same day's
-book and prints, as a strategy's limit order would. Reported per model and for the truth:
-the share filled within 1, 10 and 60 s (the horizon), the median time to fill of the orders
-filled within the horizon, false fills (the model fills within the horizon, the truth does not)
-and missed fills (the reverse), the share filled both ways but earlier (or later) than the
-truth, and the queue-position error at 5 s (mean absolute difference of the shares ahead, over
-orders resting in both). Shares are of all probes.
+book and prints, as a strategy's limit order would; ``fifo`` is the exchange's own exact model
+on the day's order events, which should reproduce the truth without quote crossing. Reported
+per model and for the truth: the share filled within 1, 10 and 60 s (the horizon), the median
+time to fill of the orders filled within the horizon, false fills (the model fills within the
+horizon, the truth does not) and missed fills (the reverse), the share filled both ways but
+earlier (or later) than the truth, and the queue-position error at 5 s (mean absolute
+difference of the shares ahead, over orders resting in both). Shares are of all probes.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from router.data.marketdata import NS_PER_SECOND, Snapshots, Window
 from router.data.messages import Where
 from router.data.order_level import OrderMessages, Reference, run_book
 from router.exchange.fees import FeeRate, VenueFees
+from router.exchange.fifo import FifoQueue
 from router.exchange.passive import FillRules
 from router.exchange.queues import PowerProbability, ProbQueueModel, RiskAverseQueueModel
 from router.exchange.simulator import Exchange
@@ -53,6 +55,7 @@ CHECKPOINT_S = 5.0  # when the queue position is compared
 WARMUP_S = 300.0  # loaded before the window, so that the first probe finds a book
 WITHIN_S = (1.0, 10.0)  # and the horizon
 MODELS = {
+    "fifo": FifoQueue(),  # the exchange's exact model: it should give the truth (a self-check)
     "risk_averse": RiskAverseQueueModel(),
     **{f"prob_power_{p}": ProbQueueModel(PowerProbability(float(p))) for p in (1, 2, 3)},
 }
