@@ -29,8 +29,12 @@ import bisect
 import itertools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from producer.orders import Orders
 
 LEVELS = 10
 FLAG_LAST = 130  # F_LAST plus the publisher bit that Databento's equity feeds carry
@@ -174,26 +178,33 @@ def intraday_profile(seconds_from_open: np.ndarray, session_s: float) -> np.ndar
 
 
 class Rows:
-    """The rows emitted so far, in numpy blocks: one entry per MBP-10 record."""
+    """Records emitted so far, in numpy blocks: one entry per record, one int64 column per
+    field, and a book of ``book_width`` int32 columns (MBP-10: 60; none for order records).
+    ``drained`` counts the records handed out, so each has a number in emission order."""
 
-    FIELDS = ("ts_event", "venue", "action", "side", "depth", "price", "size", "flags")
+    MBP_FIELDS = ("ts_event", "venue", "action", "side", "depth", "price", "size", "flags")
     BLOCK = 65_536
 
-    def __init__(self) -> None:
+    def __init__(self, fields: tuple[str, ...] = MBP_FIELDS, book_width: int = 6 * LEVELS) -> None:
+        self.names, self.width = fields, book_width
         self.blocks: list[dict[str, np.ndarray]] = []
+        self.drained = 0
+        self.total = 0  # records appended so far
         self._new()
 
     def _new(self) -> None:
-        self.fields = {name: np.zeros(self.BLOCK, np.int64) for name in self.FIELDS}
-        self.book = np.zeros((self.BLOCK, 6 * LEVELS), np.int32)
+        self.fields = {name: np.zeros(self.BLOCK, np.int64) for name in self.names}
+        self.book = np.zeros((self.BLOCK, self.width), np.int32)
         self.used = 0
 
-    def append(self, values: tuple, book: list[int]) -> None:
+    def append(self, values: tuple, book: list[int] | None = None) -> None:
         i = self.used
-        for name, value in zip(self.FIELDS, values, strict=True):
+        for name, value in zip(self.names, values, strict=True):
             self.fields[name][i] = value
-        self.book[i] = book
+        if book is not None:
+            self.book[i] = book
         self.used += 1
+        self.total += 1
         if self.used == self.BLOCK:
             self._close()
 
@@ -203,15 +214,21 @@ class Rows:
         self._new()
 
     def drain(self) -> dict[str, np.ndarray]:
-        """Everything emitted since the last drain, as one array per field (and ``book``)."""
+        """Everything emitted since the last drain, as one array per field (and ``book``), and
+        ``id``: each record's number in emission order."""
         if self.used:
             self._close()
         blocks, self.blocks = self.blocks, []
-        names = (*self.FIELDS, "book")
+        names = (*self.names, "book")
         if not blocks:
-            return {name: np.zeros((0, 6 * LEVELS) if name == "book" else 0, np.int64)
-                    for name in names}  # fmt: skip
-        return {name: np.concatenate([block[name] for block in blocks]) for name in names}
+            out = {name: np.zeros((0, self.width) if name == "book" else 0, np.int64)
+                   for name in names}  # fmt: skip
+        else:
+            out = {name: np.concatenate([block[name] for block in blocks]) for name in names}
+        count = len(out["book"])
+        out["id"] = np.arange(self.drained, self.drained + count, dtype=np.int64)
+        self.drained += count
+        return out
 
 
 class Market:
@@ -237,6 +254,18 @@ class Market:
                 venue.bids.add(bid - level, max(1, int(rng.gamma(2.0, depth_scale / 2))))
                 venue.asks.add(bid + 1 + level, max(1, int(rng.gamma(2.0, depth_scale / 2))))
         self.rows = Rows()
+        self.orders: Orders | None = None
+
+    def keep_orders(self, orders: Orders, ts: int) -> None:
+        """Say which orders every event was (:mod:`producer.orders`), from the opening book,
+        a snapshot at ``ts``, on."""
+        self.orders = orders
+        for k, venue in enumerate(self.venues):
+            orders.clear(ts, k)
+            for side, book in ((BID, venue.bids), (ASK, venue.asks)):
+                for price in book.prices:
+                    orders.opening(ts, k, side, price, book.size[price])
+        orders.close_opening()
 
     # ------------------------------------------------------------------ the NBBO
     def nbb(self) -> int:
@@ -295,12 +324,11 @@ class Market:
     def _improve(self, ts: int, k: int, side: int, nbb: int, nbo: int, u: np.ndarray) -> None:
         venue = self.venues[k]
         shares = order_size(u[4], u[5])
-        if side == BID:
-            venue.bids.add(nbb + 1, shares)
-            self._row(ts, k, "A", BID, venue.bids.prices.index(nbb + 1), nbb + 1, shares)
-        else:
-            venue.asks.add(nbo - 1, shares)
-            self._row(ts, k, "A", ASK, venue.asks.prices.index(nbo - 1), nbo - 1, shares)
+        book, price = (venue.bids, nbb + 1) if side == BID else (venue.asks, nbo - 1)
+        book.add(price, shares)
+        if self.orders:
+            self.orders.add(ts, k, side, price, shares)
+        self._row(ts, k, "A", side, book.prices.index(price), price, shares)
 
     def _add(
         self,
@@ -326,6 +354,8 @@ class Market:
         if shares >= 1000 and ticks == 0:  # blocks rest behind the best, not at it
             price = price - 2 if is_bid else price + 2
         book.add(price, shares)
+        if self.orders:
+            self.orders.add(ts, k, BID if is_bid else ASK, price, shares)
         self._row(ts, k, "A", BID if is_bid else ASK, book.prices.index(price), price, shares)
 
     def _cancel(self, ts: int, k: int, is_bid: bool, u: np.ndarray, fade: bool) -> None:
@@ -351,8 +381,11 @@ class Market:
         if len(book.prices) <= LEVELS and shares == book.size[price]:
             return  # never empty a thin book side
         book.remove(price, shares, 1)
-        self._row(ts, k, "C", BID if is_bid else ASK, level, price, shares)
-        _refill(venue, book, u[5])
+        side = BID if is_bid else ASK
+        if self.orders:
+            self.orders.cancel(ts, k, side, price, shares)
+        self._row(ts, k, "C", side, level, price, shares)
+        self._refill(k, book, side, u[5], None)  # shown from the venue's next row on
 
     def _market(self, ts: int, nbb: int, nbo: int, u: np.ndarray) -> None:
         """A marketable order routed as Reg NMS requires: every venue's size at the best price,
@@ -386,8 +419,11 @@ class Market:
                 self._row(at, k, "T", side, 0, price, shares, FLAG_MORE)
                 whole = shares // max(1, book.size[price] // book.count[price])
                 book.remove(price, shares, whole)
-                _refill(self.venues[k], book, u[6])
-                self._row(at, k, "C", ASK if buying else BID, 0, price, shares)
+                resting = ASK if buying else BID
+                if self.orders:
+                    self.orders.execute(at, k, resting, price, shares)
+                self._refill(k, book, resting, u[6], at)  # shown in this event's row
+                self._row(at, k, "C", resting, 0, price, shares)
                 left -= shares
                 hops += 1
 
@@ -405,12 +441,18 @@ class Market:
         self.clock = max(self.clock, ts)
         self.rows.append((ts, k, ACTION[action], side, depth, price, size, flags),
                          self.venues[k].book())  # fmt: skip
+        if self.orders and flags == FLAG_LAST:
+            self.orders.close(self.rows.total - 1)
 
-
-def _refill(venue: _Venue, book: _Side, u: float) -> None:
-    """Keep depth beyond what is shown: a level emptied near the top makes room behind."""
-    if len(book.prices) < LEVELS + 2:
-        book.add(book.prices[-1] + book.sign, max(1, int(venue.queue_scale * (0.5 + u))))
+    def _refill(self, k: int, book: _Side, side: int, u: float, ts: int | None) -> None:
+        """Keep depth beyond what is shown: a level emptied near the top makes room behind
+        (an order of the event under way at ``ts``; None: of the venue's next event)."""
+        if len(book.prices) < LEVELS + 2:
+            price = book.prices[-1] + book.sign
+            shares = max(1, int(self.venues[k].queue_scale * (0.5 + u)))
+            book.add(price, shares)
+            if self.orders:
+                self.orders.refill(k, side, price, shares, ts)
 
 
 def _normal(u: float) -> float:

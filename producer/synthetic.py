@@ -1,4 +1,4 @@
-"""Synthetic multi-venue MBP-10 days in Databento's CSV or DBN form.
+"""Synthetic multi-venue days in Databento's CSV or DBN form: MBP-10, or MBO order by order.
 
 Why: the router backtester needs realistic order-book data that anyone can regenerate
 bit-for-bit from a seed, without a data licence. The file mimics a Databento ``mbp-10`` file
@@ -12,8 +12,12 @@ How it works:
    numbers; rows are merged in ``ts_recv`` order.
 3. Rows are written in blocks as they are made (CSV, or DBN with databento-dbn's metadata;
    ``.zst``: zstd-compressed), so a whole session never sits in memory at once.
+4. With ``--schema mbo``, :mod:`producer.orders` says which orders each event was, and the
+   day is written as Databento MBO records instead (the DBN layout databento-dbn publishes; the
+   CSV its Transcoder writes), each record received when its event's MBP-10 row is: the MBP-10
+   the same seed writes is what our book builder makes of the MBO.
 
-Usage: ``python -m producer.synthetic --seed 1 --venues 4 --out data/aapl.csv``
+Usage: ``python -m producer.synthetic --seed 1 --venues 4 --out data/aapl.csv [--schema mbo]``
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from producer.market import (
     event_times,
     expected_events,
 )
+from producer.orders import NO_EVENT, Orders
 from router.data.dbn_reader import record_dtype
 from router.data.marketdata import Window, parse_time_of_day
 from router.data.prices import FIXED_SCALE
@@ -49,11 +54,14 @@ from router.data.prices import FIXED_SCALE
 PUBLISHER_IDS = (2, 5, 8, 9, 37, 38, 43, 44)  # Databento US-equities publishers, in use order
 MAX_VENUES = len(PUBLISHER_IDS)
 RTYPE_MBP10 = 10
+RTYPE_MBO = 160
+SCHEMAS = ("mbp-10", "mbo")
 INSTRUMENT_ID = 38
 SYMBOL = "AAPL"
 DATASET = "SOR.SYNTHETIC"  # not a Databento dataset: the file says it is ours
 FORMATS = ("csv", "dbn")
 CENT_FIXED = FIXED_SCALE // 100  # Databento fixed-point units (1e-9 dollars) per cent
+UNDEF_PRICE = databento_dbn.UNDEF_PRICE
 
 WINDOW_START, WINDOW_END = "13:36:32", "13:45:14"  # the task's window, inclusive at 1 s
 SESSION_OPEN = "13:30:00"  # the regular session opens at 9:30 New York (6.5 h: market.SESSION_S)
@@ -119,10 +127,14 @@ class _Feed:
 
 class _Writer:
     """Databento CSV or DBN, written block by block to a temp file that replaces ``path`` only
-    when complete (readers never see half a file); ``.zst``: one zstd stream."""
+    when complete (readers never see half a file); ``.zst``: one zstd stream. MBO CSV is what
+    databento-dbn's Transcoder writes from the DBN records."""
 
-    def __init__(self, path: Path, fmt: str, window: Window, publishers: np.ndarray) -> None:
+    def __init__(
+        self, path: Path, fmt: str, window: Window, publishers: np.ndarray, schema: str
+    ) -> None:
         self.path, self.fmt, self.window, self.publishers = path, fmt, window, publishers
+        self.schema = schema
         self.count = 0
 
     @contextlib.contextmanager
@@ -136,8 +148,10 @@ class _Writer:
                 if self.path.suffix == ".zst":
                     with zstandard.ZstdCompressor().stream_writer(raw) as packed:
                         yield self._start(packed)
+                        self._finish()
                 else:
                     yield self._start(raw)
+                    self._finish()
             os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; data files are shared
             os.replace(tmp, self.path)
         except BaseException:
@@ -146,18 +160,67 @@ class _Writer:
 
     def _start(self, out: BinaryIO) -> _Writer:
         self.out = out
-        if self.fmt == "dbn":
-            out.write(_dbn_metadata(self.window))
+        metadata = _dbn_metadata(self.window, self.schema)
+        if self.schema == "mbo" and self.fmt == "csv":
+            self.out = databento_dbn.Transcoder(
+                out, databento_dbn.Encoding.CSV, databento_dbn.Compression.NONE,
+                pretty_px=True, pretty_ts=True, map_symbols=True,
+            )  # fmt: skip
+            self.out.write(metadata)
+        elif self.fmt == "dbn":
+            out.write(metadata)
         else:
             out.write((",".join(COLUMNS) + "\n").encode())
         return self
 
+    def _finish(self) -> None:
+        if isinstance(self.out, databento_dbn.Transcoder):
+            self.out.flush()
+
     def write(self, rows: dict[str, np.ndarray]) -> None:
         if not len(rows["ts_recv"]):
             return
-        write = _dbn_records if self.fmt == "dbn" else _csv_rows
+        if self.schema == "mbo":
+            write = _mbo_records
+        else:
+            write = _dbn_records if self.fmt == "dbn" else _csv_rows
         self.out.write(write(rows, self.publishers[rows["venue"]]))
         self.count += len(rows["ts_recv"])
+
+
+class _OrderFeed:
+    """The MBO records of events whose MBP-10 rows were received: each record gets its row's
+    ``ts_recv``, ``ts_in_delta`` and sequence number, in the rows' received order (an event's
+    records in the order made); the opening snapshot first, received as it happens."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, np.ndarray] | None = None
+
+    def receive(
+        self, rows: dict[str, np.ndarray], records: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The records ready once ``rows`` (received, from :class:`_Feed`) are: the rest wait."""
+        if self.held is not None:
+            records = {name: np.concatenate([self.held[name], records[name]]) for name in records}
+        event = records["event"]
+        position = np.full(len(event), -1, dtype=np.int64)  # the row of each record's event
+        found = event == NO_EVENT
+        if len(rows["id"]):
+            by_id = np.argsort(rows["id"])
+            j = np.minimum(np.searchsorted(rows["id"], event, sorter=by_id), len(by_id) - 1)
+            hit = rows["id"][by_id[j]] == event
+            position[hit] = by_id[j][hit]
+            found |= hit
+        self.held = {name: values[~found] for name, values in records.items()}
+        chosen = np.flatnonzero(found)
+        chosen = chosen[np.argsort(position[chosen], kind="stable")]  # the opening first
+        out = {name: values[chosen] for name, values in records.items()}
+        row, opening = position[chosen], position[chosen] < 0
+        for name in ("ts_recv", "ts_in_delta", "sequence"):
+            inherited = rows[name][np.maximum(row, 0)] if len(rows["id"]) else row * 0
+            alone = out["ts_event"] if name == "ts_recv" else 0
+            out[name] = np.where(opening, alone, inherited)
+        return out
 
 
 def _csv_rows(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
@@ -199,7 +262,22 @@ def _dbn_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
     return records.tobytes()
 
 
-def _dbn_metadata(window: Window) -> bytes:
+def _mbo_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
+    """MBO records packed in the layout databento-dbn publishes (prices in 1e-9 dollars)."""
+    records = np.zeros(len(publisher), dtype=record_dtype("mbo"))
+    records["length"] = records.dtype.itemsize // 4
+    records["rtype"], records["instrument_id"] = RTYPE_MBO, INSTRUMENT_ID
+    records["publisher_id"] = publisher
+    for name in ("ts_recv", "ts_event", "order_id", "size", "flags", "ts_in_delta", "sequence"):
+        records[name] = rows[name]
+    for name in ("action", "side"):  # one ASCII character each
+        records[name] = rows[name].astype(np.uint8).view("S1")
+    undefined = rows["action"] == ord("R")  # a clear has no price
+    records["price"] = np.where(undefined, UNDEF_PRICE, rows["price"] * CENT_FIXED)
+    return records.tobytes()
+
+
+def _dbn_metadata(window: Window, schema: str = "mbp-10") -> bytes:
     """databento-dbn's own metadata encoder: dataset, schema, window, the symbol mapping."""
     day = dt.date.fromisoformat(window.date)
     mapping = SimpleNamespace(
@@ -208,7 +286,7 @@ def _dbn_metadata(window: Window) -> bytes:
                                    symbol=str(INSTRUMENT_ID))],
     )  # fmt: skip
     metadata = databento_dbn.Metadata(
-        dataset=DATASET, schema=databento_dbn.Schema.MBP_10, start=window.start_ns,
+        dataset=DATASET, schema=databento_dbn.Schema.from_str(schema), start=window.start_ns,
         end=window.end_ns, stype_in=databento_dbn.SType.RAW_SYMBOL,
         stype_out=databento_dbn.SType.INSTRUMENT_ID, symbols=[SYMBOL], mappings=[mapping],
     )  # fmt: skip
@@ -226,16 +304,18 @@ def generate(
     rows: int | None = None,
     fmt: str = "csv",
     open_mid: float = START_MID_CENTS,
+    schema: str = "mbp-10",
 ) -> int:
-    """Write one synthetic MBP-10 day to ``path``; the same arguments give the same bytes.
+    """Write one synthetic day to ``path``; the same arguments give the same bytes.
 
     ``start``/``end``: the UTC window, ``end`` inclusive at the resolution written (as in the
     config). ``rows``: about this many records (the event rate is scaled to it); None: the
     market's own rate. ``fmt`` is ``csv`` or ``dbn``; a path ending in ``.zst`` is compressed
-    with zstd. ``open_mid``: the latent price at ``start``, in cents. Returns the number of
-    records written.
+    with zstd. ``open_mid``: the latent price at ``start``, in cents. ``schema``: ``mbp-10``,
+    or ``mbo`` (the same market order by order, with an opening snapshot). Returns the number
+    of records written.
     """
-    return _day(Path(path), seed, venues, date, start, end, rows, fmt, open_mid)[0]
+    return _day(Path(path), seed, venues, date, start, end, rows, fmt, open_mid, schema)[0]
 
 
 def _day(
@@ -248,6 +328,7 @@ def _day(
     rows: int | None,
     fmt: str,
     open_mid: float,
+    schema: str = "mbp-10",
 ) -> tuple[int, float]:
     """``generate``, also returning the latent price at the close (the next day opens near)."""
     if not 1 <= venues <= MAX_VENUES:
@@ -256,12 +337,14 @@ def _day(
         raise ValueError(f"rows must be positive, got {rows}")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if schema not in SCHEMAS:
+        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {schema!r}")
     window = Window.on(date, start, end)
     last_ns = window.end_ns - END_MARGIN_NS
     if last_ns <= window.start_ns:
         raise ValueError(f"window {start}-{end} is too short: it must last more than 5 ms")
     open_offset_s = (window.start_ns - Window.on(date, SESSION_OPEN, SESSION_OPEN).start_ns) / 1e9
-    market_rng, feed_rng = np.random.default_rng(seed).spawn(2)
+    market_rng, feed_rng, order_rng = np.random.default_rng(seed).spawn(3)
     params = MarketParams()
     styles = draw_styles(market_rng, venues)
     if rows is None:
@@ -272,16 +355,25 @@ def _day(
         events = max(1, round(rows / ROWS_PER_EVENT))
     times = event_times(market_rng, window.start_ns, last_ns, events, open_offset_s)
     market = Market(market_rng, styles, params, open_mid)
-    feed = _Feed(feed_rng, styles)
+    feed, orders = _Feed(feed_rng, styles), _OrderFeed()
+    if schema == "mbo":
+        market.keep_orders(Orders(order_rng, venues), window.start_ns - 1)
+
+    def received(horizon: int | None) -> dict[str, np.ndarray]:
+        rows = feed.receive(market.rows.drain(), horizon)
+        return (
+            rows if market.orders is None else orders.receive(rows, market.orders.records.drain())
+        )
+
     publishers = np.array(PUBLISHER_IDS[:venues])
-    with _Writer(path, fmt, window, publishers).open() as out:
+    with _Writer(path, fmt, window, publishers, schema).open() as out:
         for first in range(0, len(times), BLOCK_EVENTS):
             block = times[first : first + BLOCK_EVENTS]
             draws = market_rng.random((len(block), 8)).tolist()
             for ts, u in zip(block.tolist(), draws, strict=True):
                 market.step(ts, u)
-            out.write(feed.receive(market.rows.drain(), horizon=int(block[-1])))
-        out.write(feed.receive(market.rows.drain(), horizon=None))
+            out.write(received(int(block[-1])))
+        out.write(received(None))
     return out.count, market.latent
 
 
