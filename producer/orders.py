@@ -93,8 +93,7 @@ class Orders:
         self._flush(ts, venue)
         queue = self.queues[venue][side][price]
         while shares > 0:
-            k = len(queue) - 1 if self.rng.random() < YOUNG_CANCEL_P else int(
-                self.rng.integers(len(queue)))  # fmt: skip
+            k = self._pick(queue, shares)
             order = queue[k]
             q = min(shares, order[1])
             self._record(ts, venue, "C", side, price, q, order[0])
@@ -126,6 +125,15 @@ class Orders:
         self._close(row)
 
     # ------------------------------------------------------------------ inner workings
+    def _pick(self, queue: deque, shares: int) -> int:
+        """Which order a cancel of ``shares`` takes next: among those it can take whole (else
+        all), the newest with probability ``YOUNG_CANCEL_P``, else one at random."""
+        whole = [k for k, order in enumerate(queue) if order[1] <= shares]
+        choices = whole or range(len(queue))
+        if self.rng.random() < YOUNG_CANCEL_P:
+            return choices[-1]
+        return choices[int(self.rng.integers(len(choices)))]
+
     def _join(self, venue: int, side: int, price: int, shares: int) -> None:
         self.queues[venue][side].setdefault(price, deque()).append([self.next_id, shares])
         self.next_id += 1

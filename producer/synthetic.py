@@ -406,6 +406,7 @@ def generate_days(
     end: str = WINDOW_END,
     rows: int | None = None,
     fmt: str = "csv",
+    schema: str = "mbp-10",
 ) -> list[Path]:
     """``days`` consecutive trading days, one file each (``day_path``), distinct seeds; each
     day opens near the previous day's close (an overnight move of about ``OVERNIGHT_SD``)."""
@@ -416,7 +417,7 @@ def generate_days(
         if number:
             gap = np.random.default_rng(seed_of_day).normal(0, OVERNIGHT_SD)
             mid *= float(np.exp(gap))
-        _, mid = _day(path, seed_of_day, venues, day, start, end, rows, fmt, mid)
+        _, mid = _day(path, seed_of_day, venues, day, start, end, rows, fmt, mid, schema)
         paths.append(path)
     return paths
 
@@ -433,7 +434,7 @@ def ensure(path: str | Path, *, seed: int, venues: int) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point; see the module docstring for an example."""
-    parser = argparse.ArgumentParser(description="Write synthetic Databento MBP-10 days.")
+    parser = argparse.ArgumentParser(description="Write synthetic Databento MBP-10 or MBO days.")
     parser.add_argument("--seed", type=int, required=True, help="random seed")
     parser.add_argument("--venues", type=int, default=4, help=f"1-{MAX_VENUES} venues")
     parser.add_argument(
@@ -454,6 +455,11 @@ def main(argv: list[str] | None = None) -> None:
         "rate, ~120 rows/s near the open)",
     )  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="csv", help="Databento CSV or DBN")
+    parser.add_argument(
+        "--schema", choices=SCHEMAS, default="mbp-10",
+        help="mbp-10, or mbo: the same market order by order (what our book builder makes of it "
+        "is the mbp-10 the same seed writes)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not 1 <= args.venues <= MAX_VENUES:
         parser.error(f"--venues must be between 1 and {MAX_VENUES}")
@@ -465,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as exc:
             parser.error(f"--{name}: {exc}")
     options = {"venues": args.venues, "start": args.start, "end": args.end, "rows": args.rows,
-               "fmt": args.format}  # fmt: skip
+               "fmt": args.format, "schema": args.schema}  # fmt: skip
     if args.days == 1:
         written = generate(args.out, seed=args.seed, date=args.date, **options)
         print(f"wrote {written} rows to {args.out}")
