@@ -18,7 +18,11 @@ file it measures, from the venues' top of book and prints:
   signs (buyer +1, seller -1) at lags 1 to 50;
 - realised volatility of the NBBO mid sampled every 1 s, 1 min and 10 min: the square root of
   the sum of squared log returns over the window, in bps;
-- messages per second per venue.
+- messages per second per venue;
+- for order-level files (Databento MBO, LOBSTER), how orders live and end
+  (:mod:`router.analysis.order_facts`): the share of adds cancelled within 2 s, the share
+  executed, cancelled orders' lifetimes, partial cancels (the file is read a second time for
+  its order ids).
 
 ``--plot DIR`` also writes ``FILE.stylized.png`` per file (spread, sign autocorrelation at lags
 1-50, best-bid sizes per venue, trade sizes); it needs the ``plot`` extra (matplotlib).
@@ -35,7 +39,9 @@ import numpy as np
 
 from router import Snapshots, load_mbp
 from router.analysis.nbbo import national_best
+from router.analysis.order_facts import order_facts
 from router.analysis.plotting import pyplot
+from router.data.loader import read_order_messages
 from router.data.marketdata import BUY_AGGRESSOR, SELL_AGGRESSOR
 
 TICK = 0.01
@@ -201,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.files:
         snap = load_mbp(path, args.start, args.end, args.depth, date=args.date)
         results[str(path)] = facts(snap, args.tick)
+        if snap.quality.order_messages:
+            events, _ = read_order_messages(path, args.date)
+            results[str(path)]["orders"] = order_facts(events, snap.window)
         if args.plot:
             plot(snap, results[str(path)], args.plot / f"{path.name}.stylized.png")
     if args.json:
@@ -263,6 +272,15 @@ def table(path: str, result: dict) -> str:
         f"  messages per second            {result['messages_per_s']}",
         f"  best-queue size per venue      {result['best_queue_size']}",
     ]
+    if "orders" in result and result["orders"]["adds"]:
+        orders = result["orders"]
+        lines += [
+            f"  adds cancelled within 2 s      {pct(orders['cancelled_within_2s'])} of "
+            f"{orders['adds']} (ever: {pct(orders['cancelled'])})",
+            f"  adds executed (any fill)       {pct(orders['executed'])}",
+            f"  cancelled orders' lifetime (s) {orders['lifetime_cancelled_s']}",
+            f"  partial cancels                {pct(orders['partial_cancels'])}",
+        ]
     return "\n".join(lines)
 
 
