@@ -26,7 +26,7 @@ from numba import njit
 
 from bench.common import machine, median
 from router.data.book_builder import build_book
-from router.data.order_level import OrderMessages, _order_index, _sorted_codes, rebuild
+from router.data.order_level import OrderMessages, _sorted_codes, order_index, rebuild
 
 A, C, M, T, F, BID, ASK = (ord(c) for c in "ACMTFBA")
 
@@ -128,7 +128,7 @@ def main() -> None:
     times, kernel = [], []
     price, prices = _sorted_codes(day.price)
     venue = np.searchsorted(np.unique(day.publisher_id), day.publisher_id)
-    order = _order_index(venue, day.order_id, 4)
+    order = order_index(venue, day.order_id, 4)
     for _ in range(args.repeats):
         start = time.perf_counter()
         _, built, _ = rebuild(day, args.depth)

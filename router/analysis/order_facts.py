@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from router.data.marketdata import NS_PER_SECOND, Window
-from router.data.order_level import OrderMessages, _order_index
+from router.data.order_level import OrderMessages, order_index
 
 ADD, CANCEL, MODIFY, FILL = (ord(c) for c in "ACMF")
 SOON_S = 2.0
@@ -32,7 +32,7 @@ def order_facts(events: OrderMessages, window: Window) -> dict:
     """The facts above for the orders added in ``window`` (see the module docstring)."""
     venues = np.unique(events.publisher_id)
     venue = np.searchsorted(venues, events.publisher_id)
-    order = _order_index(venue, events.order_id, len(venues))
+    order = order_index(venue, events.order_id, len(venues))
     added, ended, how, executed, partial, cancels = _fates(
         np.asarray(events.ts_event, dtype=np.int64), np.asarray(order, dtype=np.int64),
         np.asarray(events.action, dtype=np.uint8), np.asarray(events.size, dtype=np.int64),

@@ -70,7 +70,7 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[codes], np.asarray(distinct)[order]
 
 
-def _order_index(venue: np.ndarray, order_id: np.ndarray, venues: int) -> np.ndarray:
+def order_index(venue: np.ndarray, order_id: np.ndarray, venues: int) -> np.ndarray:
     """A dense index per (venue, order id), since ids are each venue's own: one hash pass."""
     ids = np.asarray(order_id, dtype=np.uint64)
     if venues == 1:
@@ -112,7 +112,7 @@ def run_book(messages: OrderMessages, depth: int, reference: Reference | None = 
     built = build_book(
         np.asarray(messages.ts_event, dtype=np.int64),
         np.asarray(venue, dtype=np.int64),
-        _order_index(venue, messages.order_id, len(venues)),
+        order_index(venue, messages.order_id, len(venues)),
         np.asarray(messages.action, dtype=np.uint8),
         np.asarray(messages.side, dtype=np.uint8),
         np.asarray(price, dtype=np.int64),
