@@ -4,10 +4,12 @@ the compiled builder against a slow dict-of-orders book on random sequences."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.data.book_builder import build_book
+from router.data.order_level import _first_seen
 
 B, A = ord("B"), ord("A")
 
@@ -160,3 +162,17 @@ def test_the_compiled_builder_matches_a_dict_of_orders(messages):
                              (built.ask_px, built.ask_sz, top(levels)[1])):  # fmt: skip
             got = [(int(p), int(q)) for p, q in zip(px[row], sz[row], strict=True) if q > 0]
             assert got == want, (row, message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=30),
+    st.lists(st.integers(0, 29), max_size=300),
+    st.integers(0, 60),
+)
+def test_order_ids_are_numbered_in_first_appearance_as_pandas_factorize_does(keys, picks, shift):
+    """The compiled hash against pandas: any 64-bit ids, repeated, and ids that differ only in
+    their high bits (the table's slot comes from the high bits of a product: they collide)."""
+    pool = np.array(keys, dtype=np.uint64) << np.uint64(shift)
+    ids = pool[np.array(picks, dtype=np.int64) % len(pool)] if picks else pool
+    np.testing.assert_array_equal(_first_seen(ids), pd.factorize(ids)[0])

