@@ -7,9 +7,10 @@ The day is random but consistent: four venues; orders join near a drifting mid, 
 adds cancelled soon, some filled (a trade, the fill and the cancel that takes the shares, as
 Databento writes an execution), a few modified; every cancel names a live order. Throughput is
 messages over the median time (after one compiling call), of the compiled book alone (the
-kernel) and of the whole rebuild, which also hashes the order ids and prices into dense indices
-(``pandas.factorize``) and gathers the rows written. Peak memory is the process's maximum
-resident set, measured in a fresh process for the rebuild alone.
+kernel) and of the whole rebuild, which also hashes the order ids (compiled, timed alone as
+``ids_s``) and prices (``pandas.factorize``) into dense indices and gathers the rows written.
+Peak memory is the process's maximum resident set, measured in a fresh process for the rebuild
+alone.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def main() -> None:
         print(json.dumps({"peak_after_making_the_day_mb": made, "peak_after_rebuild_mb": peak}))
         return
     rebuild(synthetic_day(10_000), args.depth)  # compile (or load numba's cache)
-    times, kernel = [], []
+    times, kernel, ids = [], [], []
     price, prices = _sorted_codes(day.price)
     venue = np.searchsorted(np.unique(day.publisher_id), day.publisher_id)
     order = order_index(venue, day.order_id, 4)
@@ -137,6 +138,9 @@ def main() -> None:
         build_book(day.ts_event, venue, order, day.action, day.side, price, day.size, day.last,
                    prices, args.depth)  # fmt: skip
         kernel.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        order_index(venue, day.order_id, 4)
+        ids.append(time.perf_counter() - start)
     memory = subprocess.run(
         [sys.executable, "-m", "bench.order_book", "--messages", str(args.messages),
          "--depth", str(args.depth), "--memory-only"],
@@ -151,6 +155,7 @@ def main() -> None:
         "messages_per_s": args.messages / seconds,
         "kernel_s": median(kernel),
         "kernel_messages_per_s": args.messages / median(kernel),
+        "ids_s": median(ids),
         "counts": built.counts,
         "memory": json.loads(memory),
         "machine": machine(),
