@@ -244,17 +244,26 @@ def _csv_rows(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
     )
 
 
-def _dbn_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
-    """MBP-10 records packed in the layout databento-dbn publishes (prices in its fixed-point
-    units of 1e-9 dollars)."""
-    records = np.zeros(len(publisher), dtype=record_dtype("mbp-10"))
+def _packed(
+    schema: str, rtype: int, rows: dict[str, np.ndarray], publisher: np.ndarray, fields: tuple
+) -> np.ndarray:
+    """Records of ``schema`` in the layout databento-dbn publishes: the header, ``fields`` as
+    they are, action and side as one ASCII character each; prices are the caller's."""
+    records = np.zeros(len(publisher), dtype=record_dtype(schema))
     records["length"] = records.dtype.itemsize // 4
-    records["rtype"], records["instrument_id"] = RTYPE_MBP10, INSTRUMENT_ID
+    records["rtype"], records["instrument_id"] = rtype, INSTRUMENT_ID
     records["publisher_id"] = publisher
-    for name in ("ts_recv", "ts_event", "depth", "size", "flags", "ts_in_delta", "sequence"):
+    for name in fields:
         records[name] = rows[name]
-    for name in ("action", "side"):  # one ASCII character each
+    for name in ("action", "side"):
         records[name] = rows[name].astype(np.uint8).view("S1")
+    return records
+
+
+def _dbn_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
+    """MBP-10 records (prices in databento-dbn's fixed-point units of 1e-9 dollars)."""
+    fields = ("ts_recv", "ts_event", "depth", "size", "flags", "ts_in_delta", "sequence")
+    records = _packed("mbp-10", RTYPE_MBP10, rows, publisher, fields)
     records["price"] = rows["price"] * CENT_FIXED
     for index, column in enumerate(BOOK_COLUMNS):
         values = rows["book"][:, index].astype(np.int64)
@@ -263,16 +272,10 @@ def _dbn_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
 
 
 def _mbo_records(rows: dict[str, np.ndarray], publisher: np.ndarray) -> bytes:
-    """MBO records packed in the layout databento-dbn publishes (prices in 1e-9 dollars)."""
-    records = np.zeros(len(publisher), dtype=record_dtype("mbo"))
-    records["length"] = records.dtype.itemsize // 4
-    records["rtype"], records["instrument_id"] = RTYPE_MBO, INSTRUMENT_ID
-    records["publisher_id"] = publisher
-    for name in ("ts_recv", "ts_event", "order_id", "size", "flags", "ts_in_delta", "sequence"):
-        records[name] = rows[name]
-    for name in ("action", "side"):  # one ASCII character each
-        records[name] = rows[name].astype(np.uint8).view("S1")
-    undefined = rows["action"] == ord("R")  # a clear has no price
+    """MBO records (prices in 1e-9 dollars; a clear has none)."""
+    fields = ("ts_recv", "ts_event", "order_id", "size", "flags", "ts_in_delta", "sequence")
+    records = _packed("mbo", RTYPE_MBO, rows, publisher, fields)
+    undefined = rows["action"] == ord("R")
     records["price"] = np.where(undefined, UNDEF_PRICE, rows["price"] * CENT_FIXED)
     return records.tobytes()
 
