@@ -239,3 +239,12 @@ def test_a_report_that_cannot_be_written_still_goes_to_stdout(tmp_path, day_csv)
     assert process.returncode == 1
     assert json.loads(out)["trials"]["count"] == 1  # the finished sweep is not thrown away
     assert f"the report is on stdout, but writing to {tmp_path / 'out'} failed" in err
+
+
+def test_the_fifo_queue_on_aggregated_data_is_refused_naming_the_key(tmp_path, day_csv):
+    router = "router: {model: cont_kukanov, queue_model: fifo}\n"
+    process = sweep_process(small_config(tmp_path, day_csv, router), tmp_path / "out", "--quiet")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and out == ""
+    assert "router.queue_model: fifo needs order-level data" in err
+    assert "has aggregated depth only: use auto, risk_averse or prob_power" in err
