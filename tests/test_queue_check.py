@@ -77,6 +77,19 @@ def test_the_cli_writes_the_table(tmp_path, capsys):
     assert written["orders"] == 2 and "risk_averse + quote_cross" in written["models"]
     assert written["models"]["fifo_truth"]["filled_within_10s"] == 0.5
     assert json.loads(capsys.readouterr().out) == [written]
+    assert written["models"]["fifo"]["false_fills"] == 0.0  # the exchange's FIFO is the truth
+
+
+def test_the_cli_runs_the_models_asked_for_and_refuses_unknown_ones(tmp_path, capsys):
+    path = write_day(tmp_path, MESSAGES, BOOK)
+    window = ["--start", "13:30:01", "--end", "13:30:20", "--every", "30", "--horizon", "8"]
+    queue_check.main([str(path), "--date", "2012-06-21", *window, "--models", "fifo"])
+    assert set(json.loads(capsys.readouterr().out)[0]["models"]) == {
+        "fifo_truth", "fifo", "fifo + quote_cross",
+    }  # fmt: skip
+    with pytest.raises(SystemExit):
+        queue_check.main([str(path), "--date", "2012-06-21", "--models", "fifo,lifo"])
+    assert "--models: lifo; expected some of fifo, risk_averse" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not REAL_DAY.is_file(), reason="the real LOBSTER day is absent")

@@ -3,7 +3,8 @@ exact first-in-first-out priority (the truth the order ids give) against what ea
 model (book + prints) simulates.
 
     python -m router.analysis.queue_check FILE... [--date D] [--start 13:35] [--end 19:55]
-                                          [--every 2] [--horizon 60] [--json OUT] [--plot DIR]
+                                          [--every 2] [--horizon 60] [--models fifo,...]
+                                          [--json OUT] [--plot DIR]
 
 Every ``--every`` seconds, on each venue, a one-share buy joins the back of the best bid and a
 one-share sell the back of the best ask (no latency: the test is of the queue, not of the
@@ -277,11 +278,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--end", default="19:55", help="UTC, HH:MM[:SS]")
     parser.add_argument("--every", type=float, default=2.0, help="seconds between probes")
     parser.add_argument("--horizon", type=float, default=60.0, help="seconds a probe waits")
+    parser.add_argument(
+        "--models", default=",".join(MODELS),
+        help=f"comma-separated, of {', '.join(MODELS)} (default: all; each runs with and "
+        "without quote crossing, the truth always): fewer run faster on a busy day",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the tables here too")
     parser.add_argument("--plot", type=Path, help="fill-time curves, a PNG per file, here")
     args = parser.parse_args(argv)
-    tables = [check(f, args.date, args.start, args.end, args.every, args.horizon,
-                    plot_dir=args.plot) for f in args.files]  # fmt: skip
+    names = [name.strip() for name in args.models.split(",") if name.strip()]
+    unknown = [name for name in names if name not in MODELS]
+    if unknown or not names:
+        parser.error(f"--models: {', '.join(unknown) or 'none given'}; expected some of "
+                     f"{', '.join(MODELS)}")  # fmt: skip
+    models = {name: MODELS[name] for name in names}
+    tables = [check(f, args.date, args.start, args.end, args.every, args.horizon, models,
+                    args.plot) for f in args.files]  # fmt: skip
     text = json.dumps(tables, indent=2)
     print(text)
     if args.json:
