@@ -65,12 +65,12 @@ class MarketParams:
 
 @dataclass
 class _Side:
-    """One side of a venue's book: size and order count per price (cents), prices sorted
-    best first through ``key`` (bids descending, asks ascending)."""
+    """One side of a venue's book: size per price (cents), prices sorted best first through
+    ``key`` (bids descending, asks ascending); which orders make each level is
+    :class:`~producer.orders.Orders`' to say."""
 
     sign: int  # +1 asks (worse is higher), -1 bids
     size: dict
-    count: dict
     prices: list  # sorted by sign * price: best first
 
     def best(self) -> int | None:
@@ -79,47 +79,24 @@ class _Side:
     def add(self, price: int, shares: int) -> None:
         if price in self.size:
             self.size[price] += shares
-            self.count[price] += 1
         else:
-            self.size[price], self.count[price] = shares, 1
+            self.size[price] = shares
             bisect.insort(self.prices, price, key=lambda p: self.sign * p)
 
-    def remove(self, price: int, shares: int, whole_orders: int) -> None:
+    def remove(self, price: int, shares: int) -> None:
         left = self.size[price] - shares
         if left <= 0:
-            del self.size[price], self.count[price]
+            del self.size[price]
             self.prices.remove(price)
         else:
             self.size[price] = left
-            self.count[price] = max(1, min(self.count[price] - whole_orders, left))
-
-    def top(self) -> tuple[list[int], list[int], list[int]]:
-        prices = self.prices[:LEVELS]
-        return prices, [self.size[p] for p in prices], [self.count[p] for p in prices]
 
 
 class _Venue:
     def __init__(self, queue_scale: float) -> None:
-        self.bids = _Side(-1, {}, {}, [])
-        self.asks = _Side(+1, {}, {}, [])
+        self.bids = _Side(-1, {}, [])
+        self.asks = _Side(+1, {}, [])
         self.queue_scale = queue_scale
-
-    def book(self) -> list[int]:
-        """The book in Databento's column order: per level bid/ask price, size, count."""
-        out = []
-        bp, bs, bc = self.bids.top()
-        ap, as_, ac = self.asks.top()
-        for level in range(LEVELS):
-            has_b, has_a = level < len(bp), level < len(ap)
-            out += [
-                bp[level] if has_b else 0,
-                ap[level] if has_a else 0,
-                bs[level] if has_b else 0,
-                as_[level] if has_a else 0,
-                bc[level] if has_b else 0,
-                ac[level] if has_a else 0,
-            ]
-        return out
 
 
 @dataclass(frozen=True)
@@ -240,7 +217,11 @@ class Market:
         styles: list[VenueStyle],
         params: MarketParams,
         mid_cents: float,
+        orders: Orders,
+        opening_ts: int = 0,
     ) -> None:
+        """``orders`` says which orders every event was, from the opening book (a snapshot at
+        ``opening_ts``) on."""
         self.rng, self.styles, self.params = rng, styles, params
         self.venues = [_Venue(style.queue_scale) for style in styles]
         self.latent = mid_cents
@@ -254,18 +235,25 @@ class Market:
                 venue.bids.add(bid - level, max(1, int(rng.gamma(2.0, depth_scale / 2))))
                 venue.asks.add(bid + 1 + level, max(1, int(rng.gamma(2.0, depth_scale / 2))))
         self.rows = Rows()
-        self.orders: Orders | None = None
-
-    def keep_orders(self, orders: Orders, ts: int) -> None:
-        """Say which orders every event was (:mod:`producer.orders`), from the opening book,
-        a snapshot at ``ts``, on."""
         self.orders = orders
         for k, venue in enumerate(self.venues):
-            orders.clear(ts, k)
+            orders.clear(opening_ts, k)
             for side, book in ((BID, venue.bids), (ASK, venue.asks)):
                 for price in book.prices:
-                    orders.opening(ts, k, side, price, book.size[price])
+                    orders.opening(opening_ts, k, side, price, book.size[price])
         orders.close_opening()
+
+    def book(self, k: int) -> list[int]:
+        """Venue ``k``'s book in Databento's column order: per level bid/ask price, size and
+        order count."""
+        venue, out = self.venues[k], []
+        for level in range(LEVELS):
+            shown = [(book, side, book.prices[level]) if level < len(book.prices) else None
+                     for book, side in ((venue.bids, BID), (venue.asks, ASK))]  # fmt: skip
+            out += [s[2] if s else 0 for s in shown]
+            out += [s[0].size[s[2]] if s else 0 for s in shown]
+            out += [self.orders.count(k, s[1], s[2]) if s else 0 for s in shown]
+        return out
 
     # ------------------------------------------------------------------ the NBBO
     def nbb(self) -> int:
@@ -326,8 +314,7 @@ class Market:
         shares = order_size(u[4], u[5])
         book, price = (venue.bids, nbb + 1) if side == BID else (venue.asks, nbo - 1)
         book.add(price, shares)
-        if self.orders:
-            self.orders.add(ts, k, side, price, shares)
+        self.orders.add(ts, k, side, price, shares)
         self._row(ts, k, "A", side, book.prices.index(price), price, shares)
 
     def _add(
@@ -354,36 +341,35 @@ class Market:
         if shares >= 1000 and ticks == 0:  # blocks rest behind the best, not at it
             price = price - 2 if is_bid else price + 2
         book.add(price, shares)
-        if self.orders:
-            self.orders.add(ts, k, BID if is_bid else ASK, price, shares)
+        self.orders.add(ts, k, BID if is_bid else ASK, price, shares)
         self._row(ts, k, "A", BID if is_bid else ASK, book.prices.index(price), price, shares)
 
     def _cancel(self, ts: int, k: int, is_bid: bool, u: np.ndarray, fade: bool) -> None:
         """Queue-reactive: a level's chance to lose an order grows with its size and falls
-        with its distance from the best (most cancellations are near the top). A stale quote
-        (the latent price beyond it) fades: the venue's whole best level is pulled."""
+        with its distance from the best (most cancellations are near the top); the order, one
+        of the level's at random, leaves whole. A stale quote (the latent price beyond it)
+        fades: the venue's whole best level is pulled."""
         venue = self.venues[k]
         book = venue.bids if is_bid else venue.asks
+        side = BID if is_bid else ASK
         prices = book.prices[:LEVELS]
         if not prices:
             return
         if fade:
             level = 0
-            shares = book.size[prices[0]]
         else:
             weights = [book.size[p] * CANCEL_DECAY[i] for i, p in enumerate(prices)]
             cut = u[4] * sum(weights)
             level = min(
                 bisect.bisect_right(list(itertools.accumulate(weights)), cut), len(prices) - 1
             )
-            shares = min(order_size(u[6], u[7]), book.size[prices[level]])
         price = prices[level]
+        order = None if fade else self.orders.pick(k, side, price)
+        shares = book.size[price] if fade else self.orders.size(k, side, price, order)
         if len(book.prices) <= LEVELS and shares == book.size[price]:
             return  # never empty a thin book side
-        book.remove(price, shares, 1)
-        side = BID if is_bid else ASK
-        if self.orders:
-            self.orders.cancel(ts, k, side, price, shares)
+        book.remove(price, shares)
+        self.orders.cancel(ts, k, side, price, order)
         self._row(ts, k, "C", side, level, price, shares)
         self._refill(k, book, side, u[5], None)  # shown from the venue's next row on
 
@@ -417,11 +403,9 @@ class Market:
                 side = BID if buying else ASK  # the aggressor: B a buyer, A a seller
                 at = ts + hops * self.params.hop_ns  # each venue in turn along the route
                 self._row(at, k, "T", side, 0, price, shares, FLAG_MORE)
-                whole = shares // max(1, book.size[price] // book.count[price])
-                book.remove(price, shares, whole)
+                book.remove(price, shares)
                 resting = ASK if buying else BID
-                if self.orders:
-                    self.orders.execute(at, k, resting, price, shares)
+                self.orders.execute(at, k, resting, price, shares)
                 self._refill(k, book, resting, u[6], at)  # shown in this event's row
                 self._row(at, k, "C", resting, 0, price, shares)
                 left -= shares
@@ -439,9 +423,8 @@ class Market:
         flags: int = FLAG_LAST,
     ) -> None:
         self.clock = max(self.clock, ts)
-        self.rows.append((ts, k, ACTION[action], side, depth, price, size, flags),
-                         self.venues[k].book())  # fmt: skip
-        if self.orders and flags == FLAG_LAST:
+        self.rows.append((ts, k, ACTION[action], side, depth, price, size, flags), self.book(k))
+        if flags == FLAG_LAST:
             self.orders.close(self.rows.total - 1)
 
     def _refill(self, k: int, book: _Side, side: int, u: float, ts: int | None) -> None:
@@ -451,8 +434,7 @@ class Market:
             price = book.prices[-1] + book.sign
             shares = max(1, int(self.venues[k].queue_scale * (0.5 + u)))
             book.add(price, shares)
-            if self.orders:
-                self.orders.refill(k, side, price, shares, ts)
+            self.orders.refill(k, side, price, shares, ts)
 
 
 def _normal(u: float) -> float:

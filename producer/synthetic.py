@@ -357,16 +357,14 @@ def _day(
     else:
         events = max(1, round(rows / ROWS_PER_EVENT))
     times = event_times(market_rng, window.start_ns, last_ns, events, open_offset_s)
-    market = Market(market_rng, styles, params, open_mid)
+    mbo = schema == "mbo"
+    book = Orders(order_rng, venues, record=mbo)
+    market = Market(market_rng, styles, params, open_mid, book, window.start_ns - 1)
     feed, orders = _Feed(feed_rng, styles), _OrderFeed()
-    if schema == "mbo":
-        market.keep_orders(Orders(order_rng, venues), window.start_ns - 1)
 
     def received(horizon: int | None) -> dict[str, np.ndarray]:
         rows = feed.receive(market.rows.drain(), horizon)
-        return (
-            rows if market.orders is None else orders.receive(rows, market.orders.records.drain())
-        )
+        return orders.receive(rows, book.records.drain()) if mbo else rows
 
     publishers = np.array(PUBLISHER_IDS[:venues])
     with _Writer(path, fmt, window, publishers, schema).open() as out:

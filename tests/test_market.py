@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from producer.market import Market, MarketParams, VenueStyle, _Side
+from producer.market import ASK, BID, Market, MarketParams, VenueStyle, _Side
+from producer.orders import Orders
 from producer.stylized import facts
 from producer.synthetic import generate
 from router import load_mbp
@@ -23,12 +24,16 @@ WINDOWS = {  # seed: a five-minute window; together they cover the session's U s
 def hand_made_market(asks: dict[int, list[int]]) -> Market:
     """Four venues bidding 100 at 100.00 each; ``asks``: price (cents) -> shares per venue."""
     styles = [VenueStyle(0.25, 200, 0.9, 50_000) for _ in range(4)]
-    market = Market(np.random.default_rng(0), styles, MarketParams(), 10_000.5)
+    orders = Orders(np.random.default_rng(0), 4, record=False)
+    market = Market(np.random.default_rng(0), styles, MarketParams(), 10_000.5, orders)
     for k, venue in enumerate(market.venues):
-        venue.bids, venue.asks = _Side(-1, {}, {}, []), _Side(+1, {}, {}, [])
+        venue.bids, venue.asks = _Side(-1, {}, []), _Side(+1, {}, [])
+        orders.queues[k] = {BID: {}, ASK: {}}
         venue.bids.add(10_000, 100)
+        orders.join(k, BID, 10_000, 100)
         for price, shares in asks.items():
             venue.asks.add(price, shares[k])
+            orders.join(k, ASK, price, shares[k])
     return market
 
 

@@ -278,6 +278,7 @@ def test_large_orders_sweep_every_venue_at_a_price_before_the_next(small: pd.Dat
     )
     sweeps = 0
     for _, order in trades.groupby(new_order.cumsum()):
+        order = order.sort_values("at", kind="stable")  # the file is in receive order
         prices = order["price"].to_numpy() * (1 if order["side"].iloc[0] == "B" else -1)
         assert (np.diff(prices) >= 0).all()  # never back to a better price: it was taken
         sweeps += order["publisher_id"].nunique() > 1
