@@ -57,8 +57,8 @@ def test_the_converted_messages_rebuild_our_book(day):
 
 def test_probes_fill_at_the_same_event_unless_ours_alone_is_traded_through(day):
     """Quote crossing on (our default), 110 of the 118 probes fill at the same nanosecond in
-    both engines, for the same reason: an order that joined behind ours executed (33), the
-    other side came to our price (74), or nothing within 60 s (3). The 8 others are one class,
+    both engines, for the same reason: an order that joined behind ours executed (35), the
+    other side came to our price (72), or nothing within 60 s (3). The 8 others are one class,
     a sweep through our price while ours is the only order left there (the venue displays none
     at it): a seller prints below our bid (a buyer above our ask) and we fill at that print.
     hftbacktest reaches a bid from below only through an execution below the displayed best
@@ -69,8 +69,8 @@ def test_probes_fill_at_the_same_event_unless_ours_alone_is_traded_through(day):
     filled, causes = ours[True]
     same = filled == theirs
     assert Counter(causes[k] for k in np.flatnonzero(same)) == {
-        "queue": 33,
-        "quote_cross": 74,
+        "queue": 35,
+        "quote_cross": 72,
         "": 3,
     }
     for k in np.flatnonzero(same & (theirs >= 0)):
@@ -92,15 +92,15 @@ def test_probes_fill_at_the_same_event_unless_ours_alone_is_traded_through(day):
 
 def test_without_quote_crossing_only_the_queue_fills_agree(day):
     """hftbacktest always fills a resting order when the other side comes to its price. With
-    ``quote_cross`` off, the 74 probes filled that way fill later here (73) or not within the
-    horizon (1); the 36 filled by the queue or not at all, and the 8 traded through, are as
+    ``quote_cross`` off, the 72 probes filled that way fill later here (71) or not within the
+    horizon (1); the 38 filled by the queue or not at all, and the 8 traded through, are as
     with it on."""
     _, _, _, theirs, _, ours = day
     crossing, crossing_causes = ours[True]
     filled, causes = ours[False]
     by_quote = np.array([c == "quote_cross" for c in crossing_causes])
-    assert by_quote.sum() == 74
+    assert by_quote.sum() == 72
     assert (filled[~by_quote] == crossing[~by_quote]).all()
     assert ((filled[by_quote] > theirs[by_quote]) | (filled[by_quote] < 0)).all()
     assert (filled[by_quote] < 0).sum() == 1 and "quote_cross" not in causes
-    assert (filled == theirs).sum() == 36
+    assert (filled == theirs).sum() == 38
