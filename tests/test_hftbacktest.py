@@ -46,9 +46,7 @@ def test_a_resting_buy_fills_first_at_the_same_event_and_no_more_than_hftbacktes
     """A buy resting at the best bid, risk-averse queue in both. hftbacktest's partial-fill
     exchange fills the order when the ask crosses it or a sell trades below it; we fill only
     the shares that crossed (with quote_cross) or traded. So the first fill comes at the same
-    event, at the same price, and by then we hold no more than hftbacktest. (Later we may:
-    on seed 1 it fills 1,828 at a sell print below our price and never the rest, where
-    sellers' prints at our price keep filling ours.)"""
+    event, at the same price, and by then we hold no more than hftbacktest."""
     for snap, start in days:
         theirs = hftbacktest_run(snap, start, 2000, marketable=False)
         crossing = our_run(snap, start, 2000, marketable=False, quote_cross=True)
