@@ -11,6 +11,7 @@ environment variables as ``${NAME}`` so that secrets never live in the repo.
 
 from __future__ import annotations
 
+import datetime
 import glob
 import itertools
 import math
@@ -24,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Discriminator,
@@ -67,8 +69,9 @@ Fail = Callable[[str, str], ConfigError]
 # Lax containers (a YAML list becomes a tuple) of strict scalars: "5" is not a number, 2.5 and
 # true are not integers, true is not a number; an integer is a number.
 Number = StrictFloat
-Positive = Annotated[StrictFloat, Field(gt=0)]
-NonNegative = Annotated[StrictFloat, Field(ge=0)]
+#: Finite: no key's infinity means anything (a horizon, a timeout, a pace), and NaN never does.
+Positive = Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 Count = Annotated[StrictInt, Field(ge=1)]
 Seed = Annotated[StrictInt, Field(ge=0)]
@@ -171,13 +174,27 @@ class _Synthetic(_Section):
     venues: Annotated[StrictInt, Field(ge=1, le=8)] = 4
 
 
+def _real_date(text: str) -> str:
+    """A YYYY-MM-DD that is a day of the calendar (2024-13-45 is not)."""
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise PydanticCustomError(
+            "date", "{value} is not a real date; give YYYY-MM-DD", {"value": repr(text)}
+        ) from None
+    return text
+
+
 @section
 class _Data(_Section):
     path: OneOrMany
     prices: Literal[PRICE_FORMATS] = "auto"
     warmup_s: NonNegative = 300.0
     skip_empty_days: StrictBool = False
-    date: Annotated[StrictStr, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    date: (
+        Annotated[StrictStr, Field(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
+        | None
+    ) = None
     depth: Annotated[StrictInt, Field(ge=1, le=MAX_DEPTH)] = 1
     window: _Window = field(default_factory=_Window)
     synthetic: Annotated[_Synthetic | None, Given] = None
@@ -264,13 +281,23 @@ class OrderConfig:
     orders: Orders
 
 
+def _whole_ns(ms: float | None) -> float | None:
+    """A latency is 0 (none) or at least a nanosecond: one that rounds to 0 ns is a mistake."""
+    if ms and round(ms * 1e6) == 0:
+        raise PydanticCustomError(
+            "latency", "{value} ms rounds to 0 ns; give 0 for no latency or at least 1e-6 ms",
+            {"value": ms},
+        )  # fmt: skip
+    return ms
+
+
 @section
 class _Rate(_Section):
     """One venue's fee, rebate ($/share) and latency; a key left out is ``venues.default``'s."""
 
     fee: Annotated[Finite | None, Given] = None
     rebate: Annotated[Finite | None, Given] = None
-    latency_ms: Annotated[NonNegative | None, Field(allow_inf_nan=False), Given] = None
+    latency_ms: Annotated[NonNegative | None, AfterValidator(_whole_ns), Given] = None
 
 
 def _venue_keys(value: Any) -> Any:
@@ -714,6 +741,9 @@ def _orders(
         if size % step:
             raise fail(key, f"size {size} is not a multiple of order.step ({step})")
         horizon = round(horizon_s * NS_PER_SECOND)
+        if horizon == 0:
+            raise fail(key, f"horizon_s {horizon_s:g} rounds to 0 ns: an order no one could "
+                       "trade; give at least 1e-9 s")  # fmt: skip
         for start in starts:
             try:
                 at = parse_time_of_day(start)[0]

@@ -260,6 +260,25 @@ def test_orders_a_list_or_a_generator(tmp_path):
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
+        # no infinity or NaN where none means anything; a real date; nothing that rounds to 0 ns
+        (
+            "data: {path: d.csv}\nrouter: {model: cont_kukanov, tau_s: .inf}\n",
+            r"router\.tau_s: inf is not a finite number",
+        ),
+        ("data: {path: d.csv}\nkafka: {timeout_s: .nan}\n", r"kafka\.timeout_s: nan is not a"),
+        ("data: {path: d.csv, warmup_s: .inf}\n", r"data\.warmup_s: inf is not a finite number"),
+        (
+            "data: {path: d.csv, date: '2024-13-45'}\n",
+            r"data\.date: '2024-13-45' is not a real date; give YYYY-MM-DD",
+        ),
+        (
+            "data: {path: d.csv}\norders: [{start: '13:40', size: 100, horizon_s: 1.0e-12}]\n",
+            r"orders\.0: horizon_s 1e-12 rounds to 0 ns: an order no one could trade",
+        ),
+        (
+            "data: {path: d.csv}\nvenues: {default: {latency_ms: 1.0e-9}}\n",
+            r"venues\.default\.latency_ms: 1e-09 ms rounds to 0 ns; give 0 for no latency",
+        ),
         # a wrong type deep down names its whole key path
         (
             "data: {path: d.csv, window: {start: 5}}\n",
