@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from router import Snapshots, load_mbp
+from router import DataError, Snapshots, load_mbp
 from router.analysis.nbbo import national_best
 from router.analysis.order_facts import order_facts
 from router.analysis.plotting import pyplot
@@ -205,10 +205,15 @@ def main(argv: list[str] | None = None) -> int:
         pyplot()  # fail early, before any file is read
     results = {}
     for path in args.files:
-        snap = load_mbp(path, args.start, args.end, args.depth, date=args.date)
+        try:
+            snap = load_mbp(path, args.start, args.end, args.depth, date=args.date)
+            if snap.quality.order_messages:
+                events, _ = read_order_messages(path, args.date)
+        except (DataError, FileNotFoundError, ValueError) as exc:  # bad input: one line, no trace
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         results[str(path)] = facts(snap, args.tick)
         if snap.quality.order_messages:
-            events, _ = read_order_messages(path, args.date)
             results[str(path)]["orders"] = order_facts(events, snap.window)
         if args.plot:
             plot(snap, results[str(path)], args.plot / f"{path.name}.stylized.png")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from producer.stylized import facts, main
+from producer.synthetic import generate
 from router import load_mbp
 from tests.mbp import at, row, write
 
@@ -99,3 +100,13 @@ def test_plot_writes_a_png_per_file(tmp_path):
     result = facts(load_mbp(path, "13:36:32", "13:37:00"))
     assert len(result["trade_sign_acf_lags"]) == 50
     assert result["trade_sign_acf_lags"][2] == pytest.approx(1, abs=0.1)  # period 3: lag 3
+
+
+def test_a_truncated_file_is_one_line_naming_its_record_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "day.dbn"
+    generate(path, seed=3, venues=2, rows=2000, fmt="dbn")
+    path.write_bytes(path.read_bytes()[:-100])  # the last record cut
+    assert main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: record ") and "truncated DBN file" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
