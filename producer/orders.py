@@ -45,7 +45,8 @@ class Orders:
         self.next_id = 1_000_001
         self.records = Rows(FIELDS, book_width=0)
         self.open: list[tuple] = []  # this event's records, until its row closes it
-        self.deferred: list[list[tuple[int, int, int]]] = [[] for _ in range(venues)]
+        # per venue, refilled levels not yet written: (side, price, shares, order id)
+        self.deferred: list[list[tuple[int, int, int, int]]] = [[] for _ in range(venues)]
 
     # ------------------------------------------------------------------ the opening book
     def opening(self, ts: int, venue: int, side: int, price: int, shares: int) -> None:
@@ -59,8 +60,8 @@ class Orders:
             else np.zeros(0, int)
         )
         for size in np.diff(np.r_[0, cuts, shares]).tolist():
-            self.join(venue, side, price, size)
-            self._record(ts, venue, "A", side, price, size, self.next_id - 1, F_SNAPSHOT)
+            order = self.join(venue, side, price, size)
+            self._record(ts, venue, "A", side, price, size, order, F_SNAPSHOT)
 
     def clear(self, ts: int, venue: int) -> None:
         self._record(ts, venue, "R", ord("N"), 0, 0, 0, F_SNAPSHOT)
@@ -72,17 +73,17 @@ class Orders:
     # ------------------------------------------------------------------ events
     def add(self, ts: int, venue: int, side: int, price: int, shares: int) -> None:
         self._flush(ts, venue)
-        self.join(venue, side, price, shares)
-        self._record(ts, venue, "A", side, price, shares, self.next_id - 1)
+        order = self.join(venue, side, price, shares)
+        self._record(ts, venue, "A", side, price, shares, order)
 
     def refill(self, venue: int, side: int, price: int, shares: int, ts: int | None) -> None:
         """A level added behind the book: recorded in the event under way at ``ts``, or (None:
         after its event's row) at the venue's next event."""
-        self.join(venue, side, price, shares)
+        order = self.join(venue, side, price, shares)
         if ts is None:
-            self.deferred[venue].append((side, price, shares, self.next_id - 1))
+            self.deferred[venue].append((side, price, shares, order))
             return
-        self._record(ts, venue, "A", side, price, shares, self.next_id - 1)
+        self._record(ts, venue, "A", side, price, shares, order)
 
     def pick(self, venue: int, side: int, price: int) -> int:
         """The order a cancel at the level takes: one at random (its place in the queue)."""
@@ -130,9 +131,12 @@ class Orders:
         self._close(row)
 
     # ------------------------------------------------------------------ inner workings
-    def join(self, venue: int, side: int, price: int, shares: int) -> None:
-        self.queues[venue][side].setdefault(price, deque()).append([self.next_id, shares])
+    def join(self, venue: int, side: int, price: int, shares: int) -> int:
+        """A new order at the back of its level; its id."""
+        order = self.next_id
+        self.queues[venue][side].setdefault(price, deque()).append([order, shares])
         self.next_id += 1
+        return order
 
     def _end_queue(self, venue: int, side: int, price: int) -> None:
         if not self.queues[venue][side][price]:
