@@ -1,9 +1,8 @@
 """Publish trading days of snapshot arrays to Kafka, paced like the original feed: each day a
-run of snapshot and print records ending with its end record."""
+run of block records ending with its end record."""
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 import uuid
@@ -11,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 from tqdm import tqdm
@@ -29,8 +27,9 @@ class ProducerError(RuntimeError):
 class DaySummary:
     date: str
     run: str
-    messages: int  # snapshot records
+    rows: int
     prints: int
+    blocks: int  # block records
     checksum: str
 
 
@@ -39,7 +38,8 @@ class PublishSummary:
     stream: str
     topic: str
     days: list[DaySummary]
-    messages: int  # snapshot and print records of every day
+    rows: int  # snapshot rows of every day
+    records: int  # block and end records of every day
     seconds: float
     stream_seconds: float  # span of the data's ts_event, summed over days
     max_lag_s: float  # worst lateness of an instant against its paced due time
@@ -54,7 +54,8 @@ def unreachable(kafka: KafkaConfig) -> str:
 
 
 def connect_producer(kafka: KafkaConfig) -> KafkaProducer:
-    """A reliable producer: acks=all, idempotent, bounded retries with backoff."""
+    """A reliable producer: acks=all, idempotent, bounded retries with backoff, the configured
+    compression (the broker keeps batches as produced)."""
     options = {
         "acks": "all",
         "enable_idempotence": True,
@@ -64,7 +65,8 @@ def connect_producer(kafka: KafkaConfig) -> KafkaProducer:
         "max_block_ms": 10_000,
         "bootstrap_timeout_ms": 10_000,
         "linger_ms": 5,
-        "batch_size": 256 * 1024,
+        "batch_size": 1024 * 1024,
+        "compression_type": None if kafka.compression == "none" else kafka.compression,
     } | kafka.client
     try:
         return KafkaProducer(bootstrap_servers=list(kafka.bootstrap_servers), **options)
@@ -79,11 +81,12 @@ def publish(
     pace: float | None = None,
     progress: bool = True,
 ) -> PublishSummary:
-    """Send each day as its own run (its records, then its end record), in date order.
+    """Send each day as its own run (its blocks, then its end record), in date order.
 
     ``pace`` (default ``kafka.pace``): 1 reproduces the data's inter-arrival times within each
-    day, 60 is sixty times faster, 0 sends as fast as the broker takes it; days follow each other
-    at once. Due times are absolute offsets from each day's start, so lateness never accumulates.
+    day at ``kafka.batch_ms`` resolution (a block leaves when its last row is due), 60 is sixty
+    times faster, 0 sends as fast as the broker takes it; days follow each other at once. Due
+    times are absolute offsets from each day's start, so lateness never accumulates.
     """
     pace = kafka.pace if pace is None else pace
     if pace < 0:
@@ -92,32 +95,26 @@ def publish(
     stream = uuid.uuid4().hex
     producer = connect_producer(kafka)
     begin = time.monotonic()
-    summaries, max_lag = [], 0.0
+    summaries, ends, max_lag = [], [], 0.0
     try:
-        total = sum(len(d) + len(d.print_px) for d in days)
+        total = sum(len(d) for d in days)
         # only on a terminal: piped into a log, its redraws would garble the lines around it
-        bar = tqdm(total=total, unit="msg", file=sys.stderr, disable=None if progress else True)
+        bar = tqdm(total=total, unit="row", file=sys.stderr, disable=None if progress else True)
         for number, day in enumerate(days):
             run = uuid.uuid4().hex
-            payloads = wire.encode(day)
             bar.write(  # always (--quiet only hides the bar): scripts wait for it before acting
                 f"sending day {day.window.date} to topic {kafka.topic} "
-                f"({len(payloads.snapshots)} snapshots, {len(payloads.prints)} prints)",
+                f"({len(day)} snapshots, {len(day.print_px)} prints)",
                 file=sys.stderr,
             )
-            max_lag = max(max_lag, _send_day(producer, kafka, run, day, payloads, pace, bar))
-            checksum = payloads.checksum()
-            eos = wire.end_of_stream(
-                stream=stream, run=run, day=number, days=len(days), snapshots=day,
-                payloads=payloads, sha256=checksum, produced_at=datetime.now(UTC).isoformat(),
+            end, lag = send_day(
+                producer, kafka, day, stream=stream, run=run, number=number, days=len(days),
+                earlier=ends, pace=pace, bar=bar,
             )  # fmt: skip
-            producer.send(
-                kafka.topic, value=eos, key=b"eos", headers=wire.headers("eos", run), partition=0
-            ).get(timeout=60)
-            summary = DaySummary(
-                day.window.date, run, len(payloads.snapshots), len(payloads.prints), checksum
-            )
-            summaries.append(summary)
+            max_lag = max(max_lag, lag)
+            ends = [*ends, {k: v for k, v in end.items() if k != "earlier"}]
+            date, prints = day.window.date, len(day.print_px)
+            summaries.append(DaySummary(date, run, len(day), prints, end["blocks"], end["sha256"]))
         bar.close()
     except KafkaError as exc:
         _close(producer, kafka, quietly=True)
@@ -132,7 +129,8 @@ def publish(
         stream=stream,
         topic=kafka.topic,
         days=summaries,
-        messages=sum(d.messages + d.prints for d in summaries),
+        rows=sum(d.rows for d in summaries),
+        records=sum(d.blocks + 1 for d in summaries),
         seconds=time.monotonic() - begin,
         stream_seconds=sum(float((d.ts[-1] - d.ts[0]) / 1e9) for d in days if len(d)),
         max_lag_s=max_lag,
@@ -151,39 +149,51 @@ def _close(producer: KafkaProducer, kafka: KafkaConfig, *, quietly: bool) -> Non
             ) from exc
 
 
-def _send_day(
-    producer: KafkaProducer, kafka: KafkaConfig, run: str, day: Snapshots,
-    payloads: wire.Payloads, pace: float, bar: tqdm,
-) -> float:  # fmt: skip
-    """Send one day's records, each instant at its paced due time, and flush; the worst
-    lateness. An instant's prints go right after its snapshots."""
+def send_day(
+    producer: KafkaProducer, kafka: KafkaConfig, day: Snapshots, *, stream: str, run: str,
+    number: int, days: int, earlier: list[dict], pace: float = 0, bar: tqdm | None = None,
+) -> tuple[dict, float]:  # fmt: skip
+    """Send day ``number`` of ``days`` of a stream as run ``run``: its blocks, each at its last
+    row's paced due time, then, once every block is acknowledged, its end record (``earlier``:
+    the stream's earlier days' end records). The end record sent and the worst lateness."""
     failures: list[BaseException] = []
-    keys = [b"%d" % p for p in day.publisher_id.tolist()]
-    snapshot_headers, print_headers = wire.headers("snapshot", run), wire.headers("print", run)
-    ts, print_start = day.ts, day.print_start
-    starts = np.r_[0, np.flatnonzero(ts[1:] != ts[:-1]) + 1, len(ts)].tolist()
+    placed: list[tuple[int, int]] = []  # (partition, offset) of every block acknowledged
+    block_headers = wire.headers("block", run)
+    digests, ts = [], day.ts
     begin, max_lag = time.monotonic(), 0.0
-    for first, end in itertools.pairwise(starts):
-        offset_s = (ts[first] - ts[0]) / 1e9
+    for index, block in enumerate(wire.encode(day, kafka.batch_rows, kafka.batch_ms)):
+        offset_s = (ts[block.stop_row - 1] - ts[0]) / 1e9
         if pace > 0:
             wait = begin + offset_s / pace - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             else:
                 max_lag = max(max_lag, -wait)
-        for i in range(first, end):
-            producer.send(
-                kafka.topic, value=payloads.snapshots[i], key=keys[i], headers=snapshot_headers
-            ).add_errback(failures.append)
-        for i in range(first, end):
-            for p in range(print_start[i], print_start[i + 1]):
-                producer.send(
-                    kafka.topic, value=payloads.prints[p], key=keys[i], headers=print_headers
-                ).add_errback(failures.append)
-        sent = end - first + int(print_start[end] - print_start[first])
-        bar.update(sent)
-        bar.set_postfix_str(f"{day.window.date} +{offset_s:.1f}s", refresh=False)
+        future = producer.send(
+            kafka.topic, value=block.value, key=b"%d" % index, headers=block_headers
+        )
+        future.add_callback(lambda meta: placed.append((meta.partition, meta.offset)))
+        future.add_errback(failures.append)
+        digests.append(wire.digest(block.value))
+        if bar is not None:
+            bar.update(block.stop_row - block.first_row)
+            bar.set_postfix_str(f"{day.window.date} +{offset_s:.1f}s", refresh=False)
     producer.flush(timeout=60)
     if failures:
-        raise ProducerError(f"{len(failures)} message(s) not delivered: {failures[0]!r}")
-    return max_lag
+        raise ProducerError(f"{len(failures)} block(s) not delivered: {failures[0]!r}")
+    if len(placed) != len(digests):
+        raise ProducerError(f"{len(digests) - len(placed)} block(s) never acknowledged")
+    offsets: dict[int, tuple[int, int]] = {}
+    for partition, offset in placed:
+        low, high = offsets.get(partition, (offset, offset))
+        offsets[partition] = (min(low, offset), max(high, offset))
+    end = wire.end_of_stream(
+        stream=stream, run=run, day=number, days=days, snapshots=day, blocks=len(digests),
+        sha256=wire.day_checksum(digests), offsets=offsets, earlier=earlier,
+        produced_at=datetime.now(UTC).isoformat(),
+    )  # fmt: skip
+    producer.send(
+        kafka.topic, value=wire.encode_end(end), key=b"eos", headers=wire.headers("eos", run),
+        partition=0,
+    ).get(timeout=60)  # fmt: skip
+    return end, max_lag

@@ -448,6 +448,17 @@ class EvaluationConfig(_Section):
     test_days: Count = 1
 
 
+def _codec(name: str) -> str:
+    """kafka-python compresses with an optional package: say which before anything is sent."""
+    from kafka import codec
+
+    if name == "lz4" and not codec.has_lz4():
+        raise PydanticCustomError(
+            "codec", "lz4 needs the lz4 package: pip install 'sor-sweep[lz4]', or use zstd"
+        )
+    return name
+
+
 @section
 class KafkaConfig(_Section):
     """The broker and topic; ``client``: extra kafka-python options, whose strings may read
@@ -457,6 +468,11 @@ class KafkaConfig(_Section):
     topic: Text = "mock_l1_stream"
     pace: NonNegative = 0.0
     timeout_s: Positive = 60.0
+    # A record carries a block of consecutive rows: at most batch_rows of them, spanning at
+    # most batch_ms of exchange time (the pacing's resolution); batch_rows 1: a record a row.
+    batch_rows: Count = 1000
+    batch_ms: Positive = 1000.0
+    compression: Annotated[Literal["zstd", "lz4", "none"], AfterValidator(_codec)] = "zstd"
     client: dict = field(default_factory=dict)  # extra kafka-python options, free-form
 
 

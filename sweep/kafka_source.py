@@ -1,12 +1,19 @@
-"""Consume the topic once into snapshot arrays: every day of the latest complete stream, verified.
+"""Consume one stream of the topic into snapshot arrays, day by day, verified.
 
-Reads every partition from the beginning, groups records by run id (one run per day) and runs
-by stream (one per producer invocation), and stops once it has caught up with the topic's end
-as of the start and holds every record of a stream whose every day has its end-of-stream record
-(if none is complete yet, it keeps reading until one is). Of several complete streams, the one
-completed last is used. Runs without an end record (cut short) are never used; re-running the
-producer never doubles data, because only one stream is kept. A malformed record, or one of an
-older wire version, is an error naming its topic, partition and offset.
+A producer stream's last end record describes the whole stream: every day's run, counts,
+checksum, and the first and last offset of its blocks on each partition. So the consumer reads
+partition 0 backwards from its tail (one record, then two, four, ...) until it meets the end
+record of a complete stream (the last day of its stream), then reads exactly each day's ranges:
+what it reads never depends on how many runs came before on the topic. Of several complete
+streams, the one completed last is used; a stream cut short (no last end record) is skipped by
+jumping to before its first record. If no stream is complete yet, it waits for one.
+
+Each day is filled block by block into its arrays, checked against its end record (every row
+once, the checksum), handed to ``on_day`` (the sweep puts it in Ray's object store) and
+dropped: the consumer holds one day's arrays and one poll's records at a time. A malformed
+record, an end record pointing outside the log or into another run, records deleted by
+retention while read, a broker that stops answering: each an error naming the topic, and
+partition and offset where there is one; no day is used unless every day of its stream was.
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ import contextlib
 import json
 import sys
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError, OffsetOutOfRangeError
 
 from producer import wire
 from producer.publish import unreachable
@@ -27,86 +35,31 @@ from router import DataQuality, Snapshots, Window
 from router.data.marketdata import MAX_DEPTH
 from sweep.config import Config, DataConfig, KafkaConfig
 
+#: Records per poll are chosen so that one poll returns about this many bytes of blocks.
+POLL_BYTES = 8 * 1024 * 1024
+
 
 class ConsumeError(RuntimeError):
     """The stream is missing, incomplete, malformed, or the broker cannot be reached."""
 
 
-@dataclass
-class _Runs:
-    """What has been read so far: each run's records, each run's end record, and the order in
-    which streams completed their last end record."""
+@dataclass(frozen=True)
+class Consumed:
+    """The days of one complete producer stream, in date order, and where they came from.
 
-    snapshots: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
-    prints: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
-    ends: dict[str, dict] = field(default_factory=dict)
-    streams: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
-    records: int = 0
-    older: list[str] = field(default_factory=list)  # where records of older versions were
+    ``days``: what ``on_day`` returned for each day (the day itself by default)."""
 
-    def complete(self, stream: str) -> bool:
-        days = self.streams[stream]
-        runs = list(days.values())
-        return len(days) == self.ends[runs[0]]["days"] and all(
-            len(self.snapshots[r]) >= self.ends[r]["count"]
-            and len(self.prints[r]) >= self.ends[r]["prints"]
-            for r in runs
-        )
-
-    def latest_complete(self) -> str | None:
-        """The stream whose last end record came last among the complete ones."""
-        finished = [s for s in self.streams if self.complete(s)]
-        return max(finished, key=self._finished_at, default=None)
-
-    def _finished_at(self, stream: str) -> int:
-        return max(self.ends[r]["_seen"] for r in self.streams[stream].values())
-
-    def describe(self) -> str:
-        parts = [
-            f"{len(v)} snapshots and {len(self.prints[k])} prints of run {k}"
-            for k, v in self.snapshots.items()
-        ]
-        ends = [f"{r} (day {e['day'] + 1} of {e['days']})" for r, e in self.ends.items()]
-        older = (
-            f"; {len(self.older)} records of an older wire version skipped (the first at "
-            f"{self.older[0]}): produce the data again with this version"
-            if self.older
-            else ""
-        )
-        return (
-            f"{self.records} records ({'; '.join(parts) or 'none'}); end records for runs "
-            + (", ".join(ends) or "none")
-            + older
-        )
-
-
-def _add(runs: _Runs, record, topic: str) -> None:
-    where = f"topic {topic} partition {record.partition} offset {record.offset}"
-    header = dict(record.headers or [])
-    kind, run = header.get("sor.type"), header.get("sor.run")
-    if kind is None or run is None:
-        raise ConsumeError(f"{where}: not a sor-sweep record (no sor.type/sor.run headers)")
-    run = run.decode()
-    runs.records += 1
-    if header.get("sor.v") != b"%d" % wire.VERSION:  # an older producer's run: never used
-        runs.older.append(f"partition {record.partition} offset {record.offset}")
-        return
-    if kind in (b"snapshot", b"print"):
-        problem = wire.check_payload(kind, record.value)
-        if problem:
-            raise ConsumeError(f"{where}: malformed {kind.decode()} of run {run}: {problem}")
-        (runs.snapshots if kind == b"snapshot" else runs.prints)[run].append(record.value)
-    elif kind == b"eos":
-        runs.ends[run] = _end_record(record.value, run, where)
-        runs.ends[run]["_seen"] = runs.records
-        runs.streams[runs.ends[run]["stream"]][runs.ends[run]["day"]] = run
-    else:
-        raise ConsumeError(f"{where}: unknown record type {kind!r}")
+    stream: str
+    runs: list[str]
+    days: list[Any]
+    produced_at: str
+    records_read: int  # records looked at: the tail search's and the days' ranges
+    peak_bytes: int  # the most the consumer held at once: a day's arrays and one poll's records
 
 
 _END_KEYS = {
-    "version", "stream", "run", "day", "days", "count", "prints", "sha256", "depth", "window",
-    "quality", "produced_at",
+    "version", "stream", "run", "day", "days", "rows", "prints", "blocks", "sha256", "depth",
+    "window", "quality", "produced_at", "offsets", "earlier",
 }  # fmt: skip
 
 
@@ -114,31 +67,123 @@ def _end_record(value: bytes, run: str, where: str) -> dict:
     """The end record's JSON, every field checked: what decoding relies on is never assumed."""
     try:
         end = json.loads(value)
-        if not isinstance(end, dict) or set(end) != _END_KEYS:
-            raise ValueError(f"expected the keys {sorted(_END_KEYS)}")
-        if end["run"] != run or not isinstance(end["stream"], str):
-            raise ValueError("run or stream id inconsistent")
-        if not all(isinstance(end[k], int) for k in ("count", "prints", "day", "days", "depth")):
-            raise ValueError("counts, day numbers and depth must be whole numbers")
-        if not (0 <= end["day"] < end["days"] and 1 <= end["depth"] <= MAX_DEPTH):
-            raise ValueError(f"day {end['day']} of {end['days']}, depth {end['depth']}")
-        if end["count"] <= 0:
-            raise ValueError(f"{end['count']} snapshots: an empty day is never a run to use")
-        window = Window(**end["window"])
-        if not window.start_ns < window.end_ns:
-            raise ValueError(f"the window {end['window']} is empty")
-        DataQuality(**end["quality"])
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(end, dict) or end.get("run") != run:
+            raise ValueError("not an object of this run")
+        stream, count = end["stream"], end["days"]
+        days = [_entry(e, stream, count) for e in end["earlier"]]
+        days.append(_entry({k: v for k, v in end.items() if k != "earlier"}, stream, count))
+        if [d["day"] for d in days] != list(range(end["day"] + 1)):
+            raise ValueError(f"day {end['day']} lists the earlier days {[d['day'] for d in days]}")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConsumeError(f"{where}: malformed end-of-stream record: {exc}") from None
+    end = days[-1] | {"earlier": days[:-1]}
     return end
+
+
+def _entry(end: dict, stream: str, days: int) -> dict:
+    """One day's part of an end record, checked."""
+    if set(end) != _END_KEYS - {"earlier"}:
+        raise ValueError(f"expected the keys {sorted(_END_KEYS)}")
+    if end["stream"] != stream or end["days"] != days or not isinstance(stream, str):
+        raise ValueError("stream id or day count inconsistent")
+    counts = ("rows", "prints", "blocks", "day", "days", "depth")
+    if not all(isinstance(end[k], int) for k in counts):
+        raise ValueError("counts, day numbers and depth must be whole numbers")
+    if not (0 <= end["day"] < end["days"] and 1 <= end["depth"] <= MAX_DEPTH):
+        raise ValueError(f"day {end['day']} of {end['days']}, depth {end['depth']}")
+    if end["rows"] <= 0 or not 1 <= end["blocks"] <= end["rows"] or end["prints"] < 0:
+        raise ValueError(
+            f"{end['rows']} snapshots in {end['blocks']} blocks: an empty day is never a run to use"
+        )
+    offsets = end["offsets"]
+    spans = [(int(p), s) for p, s in offsets.items()] if isinstance(offsets, dict) else []
+    if not spans or not all(
+        p >= 0 and isinstance(s, list) and len(s) == 2 and all(isinstance(o, int) for o in s)
+        and 0 <= s[0] <= s[1]
+        for p, s in spans
+    ):  # fmt: skip
+        raise ValueError(f"offsets {offsets!r}: expected partition -> [first, last]")
+    end["offsets"] = {p: (s[0], s[1]) for p, s in spans}
+    window = Window(**end["window"])
+    if not window.start_ns < window.end_ns:
+        raise ValueError(f"the window {end['window']} is empty")
+    DataQuality(**end["quality"])
+    return end
+
+
+@dataclass
+class _Reader:
+    """The consumer, with what it has read and held so far, for the stream's errors."""
+
+    consumer: KafkaConsumer
+    kafka: KafkaConfig
+    timeout_s: float
+    deadline: float = 0.0
+    records: int = 0
+    peak_bytes: int = 0
+    older: list[str] = field(default_factory=list)  # where records of older versions were
+    days_done: int = 0
+    days_total: int | None = None
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.timeout_s
+
+    def left_ms(self) -> int:
+        return max(int((self.deadline - time.monotonic()) * 1000), 1)
+
+    def poll(self, max_records: int, holding: int = 0) -> list:
+        """The next records (the deadline moves on while records come), in partition order."""
+        if time.monotonic() > self.deadline:
+            raise KafkaTimeoutError("deadline")
+        batch = self.consumer.poll(timeout_ms=min(200, self.left_ms()), max_records=max_records)
+        records = [r for part in batch.values() for r in part]
+        if records:
+            self.deadline = time.monotonic() + self.timeout_s
+            held = holding + sum(len(r.value or b"") for r in records)
+            self.peak_bytes = max(self.peak_bytes, held)
+        return records
+
+    def kind(self, record) -> tuple[bytes, str] | None:
+        """A record's type and run (counting it as read); None for an older version's; an
+        error for a record that is not sor-sweep's."""
+        self.records += 1
+        header = dict(record.headers or [])
+        kind, run = header.get("sor.type"), header.get("sor.run")
+        if kind is None or run is None:
+            raise ConsumeError(f"{self.where(record)}: not a sor-sweep record "
+                               "(no sor.type/sor.run headers)")  # fmt: skip
+        if header.get("sor.v") != b"%d" % wire.VERSION:
+            self.older.append(f"partition {record.partition} offset {record.offset}")
+            return None
+        if kind not in (b"block", b"eos"):
+            raise ConsumeError(f"{self.where(record)}: unknown record type {kind!r}")
+        return kind, run.decode()
+
+    def where(self, record) -> str:
+        return f"topic {self.kafka.topic} partition {record.partition} offset {record.offset}"
+
+    def describe(self) -> str:
+        days = (
+            f"{self.days_done} of {self.days_total} days of the stream complete"
+            if self.days_total is not None
+            else "no complete stream found"
+        )
+        older = (
+            f"; {len(self.older)} records of an older wire version skipped (the first at "
+            f"{self.older[0]}): produce the data again with this version"
+            if self.older
+            else ""
+        )
+        return f"{self.records} records read, {days}{older}"
 
 
 def _connect(kafka: KafkaConfig) -> KafkaConsumer:
     options = {
         "group_id": None,
         "enable_auto_commit": False,
+        "auto_offset_reset": "none",  # records deleted under the reader: an error, never a skip
         "max_partition_fetch_bytes": 8 * 1024 * 1024,
-        "fetch_max_bytes": 64 * 1024 * 1024,
+        "fetch_max_bytes": 16 * 1024 * 1024,
         "bootstrap_timeout_ms": 10_000,
     } | kafka.client
     try:
@@ -147,75 +192,175 @@ def _connect(kafka: KafkaConfig) -> KafkaConsumer:
         raise ConsumeError(unreachable(kafka)) from None
 
 
-def _partitions(consumer: KafkaConsumer, topic: str, deadline: float) -> list[TopicPartition]:
+def _partitions(reader: _Reader) -> list[TopicPartition]:
+    topic = reader.kafka.topic
     while True:
-        partitions = consumer.partitions_for_topic(topic)
+        partitions = reader.consumer.partitions_for_topic(topic)
         if partitions:
             return [TopicPartition(topic, p) for p in sorted(partitions)]
-        if time.monotonic() > deadline:
+        if time.monotonic() > reader.deadline:
             raise ConsumeError(f"topic {topic} does not exist (nothing produced to it yet?)")
         time.sleep(0.2)
 
 
-@dataclass(frozen=True)
-class Consumed:
-    """The days of one complete producer stream, in date order, and where they came from."""
+def _end_records(reader: _Reader, tp: TopicPartition, low: int, high: int) -> list[dict]:
+    """The end records at offsets ``low``..``high - 1`` of partition ``tp``, each with its
+    ``_offset``; the blocks between them are read and dropped."""
+    consumer, ends = reader.consumer, []
+    consumer.assign([tp])
+    consumer.seek(tp, low)
+    position = low
+    while position < high:
+        for record in reader.poll(64):
+            position = max(position, record.offset + 1)
+            kind = reader.kind(record) if record.offset < high else None
+            if kind is not None and kind[0] == b"eos":
+                end = _end_record(record.value, kind[1], reader.where(record))
+                ends.append(end | {"_offset": record.offset})
+    return ends
 
-    stream: str
-    runs: list[str]
-    days: list[Snapshots]
-    produced_at: str
+
+def _find_stream(reader: _Reader, tp: TopicPartition, begin: int, end: int) -> dict | None:
+    """The last end record of the latest complete stream, searched from the tail back."""
+    high, width = end, 1
+    while high > begin:
+        low, jumped = max(begin, high - width), False
+        for found in reversed(_end_records(reader, tp, low, high)):
+            if found["_offset"] >= high:
+                continue
+            if found["day"] == found["days"] - 1:
+                return found
+            starts = [
+                d["offsets"][tp.partition][0]
+                for d in (*found["earlier"], found)
+                if tp.partition in d["offsets"]
+            ]
+            high, jumped = min([found["_offset"], *starts]), True  # before the cut stream
+        if jumped:
+            width = 1
+        else:
+            high, width = low, width * 2
+    return None
 
 
-def consume(kafka: KafkaConfig, *, timeout_s: float | None = None) -> Consumed:
-    """Every day of the topic's latest complete stream (waits up to ``timeout_s``; a broker
-    that stops answering is an error within that time, plus at most a few seconds)."""
+def _wait_for_stream(reader: _Reader, tp: TopicPartition, start: int) -> dict:
+    """The first complete stream to finish at or after offset ``start`` (until the deadline)."""
+    reader.consumer.assign([tp])
+    reader.consumer.seek(tp, start)
+    while True:
+        for record in reader.poll(64):
+            kind = reader.kind(record)
+            if kind is not None and kind[0] == b"eos":
+                end = _end_record(record.value, kind[1], reader.where(record))
+                if end["day"] == end["days"] - 1:
+                    return end
+
+
+def _read_day(reader: _Reader, day: dict, begin: dict, end: dict) -> Snapshots:
+    """One day's blocks, from exactly the ranges its end record names."""
+    topic, run = reader.kafka.topic, day["run"]
+    for partition, (first, last) in day["offsets"].items():
+        tp = TopicPartition(topic, partition)
+        where = f"topic {topic}: the end record of run {run} (day {day['day'] + 1})"
+        if tp not in end or last >= end[tp]:
+            raise ConsumeError(
+                f"{where} names offsets {first}..{last} of partition {partition}, past the "
+                f"log's end ({end.get(tp, 'no such partition')})"
+            )
+        if first < begin[tp]:
+            raise ConsumeError(
+                f"{where} starts at offset {first} of partition {partition}, but the log now "
+                f"starts at {begin[tp]}: retention deleted part of the run; produce it again "
+                "or raise the topic's retention"
+            )
+    ranges = {TopicPartition(topic, p): span for p, span in day["offsets"].items()}
+    consumer, builder = reader.consumer, wire.DayBuilder(day)
+    consumer.assign(list(ranges))
+    consumer.resume(*ranges)  # a partition the previous day finished with stays paused
+    for tp, (first, _) in ranges.items():
+        consumer.seek(tp, first)
+    block = max(1, (day["rows"] * wire.row_dtype(day["depth"]).itemsize) // day["blocks"])
+    waiting = set(ranges)
+    while waiting:
+        for record in reader.poll(max(1, POLL_BYTES // block), holding=builder.nbytes):
+            tp = TopicPartition(record.topic, record.partition)
+            first, last = ranges[tp]
+            if tp not in waiting or record.offset > last:
+                continue  # fetched along, past the range: not looked at
+            kind = reader.kind(record)
+            ours = kind == (b"block", run)
+            if record.offset in (first, last) and not ours:
+                raise ConsumeError(
+                    f"{reader.where(record)}: the end record of run {run} names this offset "
+                    "as one of its blocks, but it belongs to another run"
+                )
+            if ours:
+                try:
+                    builder.add(record.value)
+                except ValueError as exc:
+                    where = reader.where(record)
+                    raise ConsumeError(f"{where}: block of run {run}: {exc}") from None
+            if record.offset == last:
+                waiting.discard(tp)
+                consumer.pause(tp)
+    return builder.finish()
+
+
+def consume(
+    kafka: KafkaConfig,
+    *,
+    timeout_s: float | None = None,
+    on_day: Callable[[Snapshots], Any] | None = None,
+    check: Callable[[str, list[dict]], None] | None = None,
+) -> Consumed:
+    """Every day of the topic's latest complete stream, each handed to ``on_day`` as soon as
+    it is read and verified (default: kept). ``check(stream, end_records)`` runs before any
+    day is read. Waits up to ``timeout_s`` for a complete stream and for each next record; a
+    broker that stops answering is an error within that time."""
     timeout_s = kafka.timeout_s if timeout_s is None else timeout_s
-    deadline = time.monotonic() + timeout_s
-    consumer = _connect(kafka)
-    runs = _Runs()
-
-    def left_ms() -> int:
-        return max(int((deadline - time.monotonic()) * 1000), 1)
-
+    on_day = on_day or (lambda day: day)
+    reader = _Reader(_connect(kafka), kafka, timeout_s)
+    servers = ", ".join(kafka.bootstrap_servers)
     try:
-        partitions = _partitions(consumer, kafka.topic, deadline)
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions, timeout_ms=left_ms())  # the end at the start
-        while True:
-            batch = consumer.poll(timeout_ms=min(200, left_ms()), max_records=100_000)
-            for records in batch.values():
-                for record in records:
-                    _add(runs, record, kafka.topic)
-            if all(consumer.position(p, timeout_ms=left_ms()) >= ends[p] for p in partitions):
-                stream = runs.latest_complete()
-                if stream is not None:
-                    break
-                ends = consumer.end_offsets(partitions, timeout_ms=left_ms())  # wait for a run
-            if time.monotonic() > deadline:
-                raise KafkaTimeoutError("deadline")
+        partitions = _partitions(reader)
+        begin = reader.consumer.beginning_offsets(partitions, timeout_ms=reader.left_ms())
+        end = reader.consumer.end_offsets(partitions, timeout_ms=reader.left_ms())
+        tail = partitions[0]
+        last = _find_stream(reader, tail, begin[tail], end[tail])
+        if last is None:
+            last = _wait_for_stream(reader, tail, end[tail])
+            end = reader.consumer.end_offsets(partitions, timeout_ms=reader.left_ms())
+        stream = [*last["earlier"], last]
+        if check is not None:
+            check(last["stream"], stream)
+        reader.days_total, days = len(stream), []
+        for day in stream:
+            try:
+                days.append(on_day(_read_day(reader, day, begin, end)))
+            except ValueError as exc:
+                raise ConsumeError(f"topic {kafka.topic}: {exc}") from None
+            reader.days_done += 1
     except KafkaTimeoutError:
         raise ConsumeError(
-            f"no complete run on topic {kafka.topic} at {', '.join(kafka.bootstrap_servers)} "
-            f"within {timeout_s:g} s: received {runs.describe()}"
+            f"no complete stream read from topic {kafka.topic} at {servers} within "
+            f"{timeout_s:g} s of waiting: {reader.describe()}"
+        ) from None
+    except OffsetOutOfRangeError as exc:
+        raise ConsumeError(
+            f"topic {kafka.topic} at {servers}: records were deleted while being read "
+            f"({exc}; retention?): {reader.describe()}; no day of the stream is used"
         ) from None
     except KafkaError as exc:
         raise ConsumeError(
-            f"Kafka at {', '.join(kafka.bootstrap_servers)} failed while reading topic "
-            f"{kafka.topic}: {exc!r}; received {runs.describe()}"
+            f"Kafka at {servers} failed while reading topic {kafka.topic}: {exc!r}; "
+            f"{reader.describe()}"
         ) from None
     finally:
-        _close_quietly(consumer)
-    order = [runs.streams[stream][day] for day in sorted(runs.streams[stream])]
-    try:
-        days = [
-            wire.decode(wire.Payloads(runs.snapshots[r], runs.prints[r]), runs.ends[r])
-            for r in order
-        ]
-    except (ValueError, TypeError) as exc:
-        raise ConsumeError(f"topic {kafka.topic}: {exc}") from None
-    return Consumed(stream, order, days, runs.ends[order[-1]]["produced_at"])
+        _close_quietly(reader.consumer)
+    return Consumed(
+        last["stream"], [d["run"] for d in stream], days, last["produced_at"], reader.records,
+        reader.peak_bytes,
+    )  # fmt: skip
 
 
 def _close_quietly(consumer: KafkaConsumer) -> None:
@@ -224,18 +369,19 @@ def _close_quietly(consumer: KafkaConsumer) -> None:
         consumer.close(timeout_ms=1000)
 
 
-def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
+def check_matches(data: DataConfig, topic: str, stream: str, ends: list[dict]) -> None:
     """The config's data settings that shape the arrays (window, date, depth, prices) must be
-    the ones the stream was produced with: the sweep would otherwise silently use other data."""
-    for day in consumed.days:
-        window = day.window
+    the ones the stream was produced with (its end records say): the sweep would otherwise
+    silently use other data."""
+    for end in ends:
+        window, quality = Window(**end["window"]), DataQuality(**end["quality"])
         asked = Window.on(data.date or window.date, data.start, data.end, data.warmup_s)
         found = {
             "data.window": f"{window.start} to {window.end}",
             "data.warmup_s": window.warmup_ns / 1e9,
             "data.date": window.date,
-            "data.depth": day.depth,
-            "data.prices": day.quality.price_format,
+            "data.depth": end["depth"],
+            "data.prices": quality.price_format,
         }
         wanted = {
             "data.window": f"{data.start} to {data.end}",
@@ -244,7 +390,7 @@ def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
             "data.depth": data.depth,
             "data.prices": (
                 data.prices
-                if data.prices != "auto" and day.quality.source_format.startswith("csv")
+                if data.prices != "auto" and quality.source_format.startswith("csv")
                 else found["data.prices"]  # auto, or DBN (always fixed-point): nothing to match
             ),
         }
@@ -253,7 +399,7 @@ def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
         differ = [k for k in found if found[k] != wanted[k]]
         if differ:
             raise ConsumeError(
-                f"topic {topic}: stream {consumed.stream} was produced with "
+                f"topic {topic}: stream {stream} was produced with "
                 + ", ".join(f"{k} {found[k]}" for k in differ)
                 + "; the config asks for "
                 + ", ".join(f"{k} {wanted[k]}" for k in differ)
@@ -261,15 +407,24 @@ def check_matches(data: DataConfig, consumed: Consumed, topic: str) -> None:
             )
 
 
-def consume_days(config: Config) -> Consumed:
-    """The sweep driver's entry point: consume once, check the stream is what the config
-    describes, report what was read on stderr."""
-    consumed = consume(config.kafka)
-    check_matches(config.data, consumed, config.kafka.topic)
-    rows = sum(len(d) for d in consumed.days)
+def consume_days(config: Config, on_day: Callable[[Snapshots], Any] | None = None) -> Consumed:
+    """The sweep driver's entry point: check the stream is what the config describes, consume
+    it once day by day (``on_day``: see :func:`consume`), report what was read on stderr."""
+    rows = 0
+
+    def counted(day: Snapshots) -> Any:
+        nonlocal rows
+        rows += len(day)
+        return day if on_day is None else on_day(day)
+
+    def check(stream: str, ends: list[dict]) -> None:
+        check_matches(config.data, config.kafka.topic, stream, ends)
+
+    consumed = consume(config.kafka, on_day=counted, check=check)
     print(
         f"consumed {rows} snapshots of {len(consumed.days)} day(s) from topic "
-        f"{config.kafka.topic} (stream {consumed.stream}, produced {consumed.produced_at})",
+        f"{config.kafka.topic} (stream {consumed.stream}, produced {consumed.produced_at}; "
+        f"{consumed.records_read} records read)",
         file=sys.stderr,
     )
     return consumed

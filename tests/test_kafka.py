@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import yaml
 from kafka import KafkaProducer
 
 from producer import wire
-from producer.publish import ProducerError, publish
+from producer.publish import ProducerError, publish, send_day
 from producer.synthetic import generate
 from router import Snapshots, load_mbp
 from sweep.config import KafkaConfig, parse_config
@@ -45,12 +46,52 @@ def raw_producer() -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=list(SERVERS))
 
 
-def test_round_trip_equals_the_csv(day):
-    kafka = fresh_topic()
+def blocks(day: Snapshots, batch_rows: int = 1000) -> list[bytes]:
+    return [b.value for b in wire.encode(day, batch_rows, 1000.0)]
+
+
+def send_blocks(kafka: KafkaConfig, values: list[bytes], run: str) -> None:
+    """Blocks of a run that never got its end record (or a hand-made one, sent afterwards)."""
+    producer = raw_producer()
+    for value in values:
+        producer.send(kafka.topic, value=value, headers=wire.headers("block", run))
+    producer.flush()
+    producer.close()
+
+
+def send_end(kafka: KafkaConfig, end: dict) -> None:
+    producer = raw_producer()
+    producer.send(
+        kafka.topic, value=wire.encode_end(end), headers=wire.headers("eos", end["run"]),
+        partition=0,
+    )  # fmt: skip
+    producer.flush()
+    producer.close()
+
+
+def hand_end(day: Snapshots, values: list[bytes], run: str, **fields) -> dict:
+    """The end record a producer would write for ``values`` at offsets 0.., with ``fields``
+    changed."""
+    end = wire.end_of_stream(
+        stream="s0", run=run, day=0, days=1, snapshots=day, blocks=len(values),
+        sha256=wire.day_checksum([wire.digest(v) for v in values]),
+        offsets={0: (0, len(values) - 1)}, earlier=[], produced_at="2026-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    return end | fields
+
+
+@pytest.mark.parametrize("batch_rows", [1, 1000])
+def test_round_trip_equals_the_csv(day, batch_rows):
+    kafka = fresh_topic(batch_rows=batch_rows)
     summary = publish(day, kafka, pace=0, progress=False)
-    assert summary.messages == len(day) + len(day.print_px)
-    assert summary.days[0].prints == len(day.print_px) > 0
-    assert_same(consume(kafka, timeout_s=30), day)
+    assert summary.rows == len(day) and summary.days[0].prints == len(day.print_px) > 0
+    expected_blocks = len(wire.block_bounds(day.ts, day.print_start, 1, batch_rows, 1000.0))
+    assert summary.records == summary.days[0].blocks + 1 == expected_blocks + 1
+    if batch_rows == 1:
+        assert expected_blocks == len(day)  # a record a row, as before blocks
+    consumed = consume(kafka, timeout_s=30)
+    assert_same(consumed, day)
+    assert consumed.records_read == summary.records  # the end record, then exactly the blocks
 
 
 def test_round_trip_at_depth_ten_over_three_partitions(tmp_path):
@@ -63,8 +104,10 @@ def test_round_trip_at_depth_ten_over_three_partitions(tmp_path):
     admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
     admin.create_topics([NewTopic(kafka.topic, num_partitions=3, replication_factor=1)])
     admin.close()
-    publish(deep, kafka, pace=0, progress=False)
-    assert_same(consume(kafka, timeout_s=30), deep)
+    summary = publish(deep, replace(kafka, batch_rows=50), pace=0, progress=False)
+    consumed = consume(kafka, timeout_s=30)
+    assert_same(consumed, deep)
+    assert consumed.records_read == summary.records
 
 
 def test_rerun_never_doubles_data(day):
@@ -72,43 +115,45 @@ def test_rerun_never_doubles_data(day):
     first = publish(day, kafka, pace=0, progress=False)
     second = publish(day, kafka, pace=0, progress=False)
     assert first.stream != second.stream and first.days[0].run != second.days[0].run
-    assert_same(consume(kafka, timeout_s=30), day)
+    consumed = consume(kafka, timeout_s=30)
+    assert_same(consumed, day)
+    assert consumed.stream == second.stream and consumed.records_read == second.records
 
 
 def test_run_cut_short_is_never_used(day):
     kafka = fresh_topic()
-    publish(day, kafka, pace=0, progress=False)
-    producer = raw_producer()
-    for payload in wire.encode(day).snapshots[:50]:  # a later run that died before its end
-        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "cut-short"))
-    producer.flush()
-    producer.close()
-    assert_same(consume(kafka, timeout_s=30), day)
+    summary = publish(day, kafka, pace=0, progress=False)
+    send_blocks(kafka, blocks(day, 10)[:50], "cut-short")  # a later run that died before its end
+    consumed = consume(kafka, timeout_s=30)
+    assert_same(consumed, day)
+    # the tail search reads 1 + 2 + 4 + 8 + 16 + 32 = 63 records back: the 50 cut blocks, the
+    # end record and 12 blocks before it; then the day's blocks
+    assert consumed.stream == summary.stream
+    assert consumed.records_read == 63 + summary.records - 1
 
 
 def test_only_an_incomplete_run_times_out_with_what_it_saw(day):
     kafka = fresh_topic()
-    producer = raw_producer()
-    for payload in wire.encode(day).snapshots[:7]:
-        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
-    producer.flush()
-    producer.close()
+    send_blocks(kafka, blocks(day, 10)[:7], "r1")
     start = time.monotonic()
-    with pytest.raises(ConsumeError, match=r"no complete run .* within 2 s: received 7 records"):
+    with pytest.raises(
+        ConsumeError,
+        match=r"no complete stream read from topic t-\w+ at 127.0.0.1:\d+ within 2 s of waiting:"
+        r" 7 records read, no complete stream found$",
+    ):
         consume(kafka, timeout_s=2)
     assert time.monotonic() - start < 10
 
 
-def test_malformed_message_names_its_offset(day):
+def test_malformed_block_names_its_offset(day):
     kafka = fresh_topic()
-    producer = raw_producer()
-    payloads = wire.encode(day).snapshots
-    for payload in payloads[:3]:
-        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
-    producer.send(kafka.topic, value=b"\x01garbage", headers=wire.headers("snapshot", "r1"))
-    producer.flush()
-    producer.close()
-    with pytest.raises(ConsumeError, match=r"partition 0 offset 3: malformed snapshot of run r1"):
+    values = [*blocks(day, 10)[:3], b"\x04garbage"]
+    send_blocks(kafka, values, "r1")
+    send_end(kafka, hand_end(day, values, "r1"))
+    with pytest.raises(
+        ConsumeError,
+        match=r"partition 0 offset 3: block of run r1: 8 bytes is shorter than a block header",
+    ):
         consume(kafka, timeout_s=10)
 
 
@@ -158,7 +203,7 @@ def test_producer_cli_uses_the_config(tmp_path, day, capsys):
     )
     assert main([str(tmp_path / "c.yaml")]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["messages"] == len(day) + len(day.print_px)
+    assert json.loads(out)["rows"] == len(day)
     assert err.splitlines() == [  # no progress bar when stderr is not a terminal
         f"sending day 2024-08-01 to topic {kafka.topic} ({len(day)} snapshots, "
         f"{len(day.print_px)} prints)"
@@ -192,11 +237,7 @@ def test_consumer_waits_for_a_run_that_finishes_after_it_started(day):
     from concurrent.futures import ThreadPoolExecutor
 
     kafka = fresh_topic()
-    producer = raw_producer()
-    first = wire.encode(day).snapshots[0]
-    producer.send(kafka.topic, value=first, headers=wire.headers("snapshot", "old"))
-    producer.flush()
-    producer.close()
+    send_blocks(kafka, blocks(day)[:1], "old")
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(consume, kafka, timeout_s=60)
         time.sleep(1.0)
@@ -227,34 +268,23 @@ def test_each_day_is_its_own_run_and_all_come_back(two_days):
 
 def test_a_stream_cut_after_its_first_day_is_never_used(two_days, day):
     kafka = fresh_topic()
-    publish(day, kafka, pace=0, progress=False)  # an older complete stream of one day
+    older = publish(day, kafka, pace=0, progress=False)  # an older complete stream of one day
     producer = raw_producer()
-    payloads = wire.encode(two_days[0])
-    for payload in payloads.snapshots:
-        producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "d1"))
-    for payload in payloads.prints:
-        producer.send(kafka.topic, value=payload, headers=wire.headers("print", "d1"))
-    eos = wire.end_of_stream(
-        stream="cut",
-        run="d1",
-        day=0,
-        days=2,
-        snapshots=two_days[0],
-        payloads=payloads,
-        sha256=payloads.checksum(),
-        produced_at="2026-01-01T00:00:00+00:00",
-    )
-    producer.send(kafka.topic, value=eos, headers=wire.headers("eos", "d1"), partition=0)
-    producer.flush()
+    send_day(
+        producer, kafka, two_days[0], stream="cut", run="d1", number=0, days=2, earlier=[]
+    )  # day 2 never comes
     producer.close()
-    assert_same(consume(kafka, timeout_s=30), day)  # day 2 never came: the older stream
+    consumed = consume(kafka, timeout_s=30)
+    assert_same(consumed, day)  # the older stream, found by jumping over the cut one
+    assert consumed.stream == older.stream
+    assert consumed.records_read == older.records + 1  # the cut stream's end record, no block
 
 
 def test_records_of_an_older_wire_version_are_skipped_and_named(day):
     kafka = fresh_topic()
     producer = raw_producer()
-    old = bytes([2]) + bytes(36 + 32)  # a version-2 snapshot of depth 1
-    old_headers = [("sor.type", b"snapshot"), ("sor.run", b"r0"), ("sor.v", b"2")]
+    old = bytes([3]) + bytes(24 + 32)  # a version-3 snapshot of depth 1
+    old_headers = [("sor.type", b"snapshot"), ("sor.run", b"r0"), ("sor.v", b"3")]
     producer.send(kafka.topic, value=old, headers=old_headers)
     producer.flush()
     producer.close()
@@ -291,25 +321,11 @@ def test_two_day_sweep_from_kafka_reports_each_day(tmp_path, two_days):
 
 def test_an_empty_end_record_is_refused(day):
     kafka = fresh_topic()
-    producer = raw_producer()
-    payloads = wire.encode(day)
-    empty = wire.Payloads([], [])
-    eos = wire.end_of_stream(
-        stream="s0",
-        run="r0",
-        day=0,
-        days=1,
-        snapshots=day,
-        payloads=empty,
-        sha256=empty.checksum(),
-        produced_at="2026-01-01T00:00:00+00:00",
-    )
-    producer.send(kafka.topic, value=payloads.snapshots[0], headers=wire.headers("snapshot", "r1"))
-    producer.send(kafka.topic, value=eos, headers=wire.headers("eos", "r0"), partition=0)
-    producer.flush()
-    producer.close()
+    values = blocks(day)[:1]
+    send_blocks(kafka, values, "r0")
+    send_end(kafka, hand_end(day, values, "r0", rows=0))
     with pytest.raises(
-        ConsumeError, match=r"offset 1: malformed end-of-stream record: 0 snapshots"
+        ConsumeError, match=r"offset 1: malformed end-of-stream record: 0 snapshots in 1 blocks"
     ):
         consume(kafka, timeout_s=10)
 
@@ -360,8 +376,8 @@ def test_the_deadline_holds_when_the_broker_dies_mid_consume(tmp_path, day):
     with SecondBroker(tmp_path / "broker") as broker:
         kafka = KafkaConfig(bootstrap_servers=broker.servers, topic="dies", timeout_s=6)
         producer = KafkaProducer(bootstrap_servers=list(broker.servers))
-        for payload in wire.encode(day).snapshots[:20]:  # a run still being produced
-            producer.send(kafka.topic, value=payload, headers=wire.headers("snapshot", "r1"))
+        for value in blocks(day, 10)[:20]:  # a run still being produced
+            producer.send(kafka.topic, value=value, headers=wire.headers("block", "r1"))
         producer.flush()
         producer.close()
         with ThreadPoolExecutor(1) as pool:
