@@ -91,21 +91,24 @@ class Loaded:
     days: list[Snapshots]
     skipped: list[str]  # empty days skipped (data.skip_empty_days)
     stream: dict | None = None  # Kafka: the stream id, its runs and when it was produced
+    stored: list[ray.ObjectRef] | None = None  # Kafka: each day already in Ray's object store
 
 
 def load_sweep_days(config: Config, source: str) -> Loaded:
-    """The snapshot arrays of every day, built once by the driver: from Kafka (consume once)
-    or from the files."""
+    """The snapshot arrays of every day, built once by the driver: from Kafka (consume once,
+    each day put in Ray's object store as soon as it is verified, so the driver never holds
+    more than one day of its own; Ray must be up) or from the files."""
     if source == "kafka":
         from sweep.kafka_source import consume_days
 
-        consumed = consume_days(config)
+        consumed = consume_days(config, on_day=ray.put)
         stream = {
             "id": consumed.stream,
             "runs": consumed.runs,
             "produced_at": consumed.produced_at,
         }
-        return Loaded(consumed.days, [], stream)
+        # the object store's copies, read in place: no second copy in the driver
+        return Loaded(ray.get(consumed.days), [], stream, consumed.days)
     return Loaded(*load_configured(config.data))
 
 
@@ -162,10 +165,21 @@ def _give_up_on(address: str) -> None:
 
 
 def run(config: Config, args: argparse.Namespace) -> Outcome:
-    """The whole sweep, up to the report; files are written by the caller."""
+    """The whole sweep, up to the report; files are written by the caller, which shuts Ray
+    down afterwards (days read from Kafka live in its object store)."""
     source = args.source or config.source
     grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
+    if source == "kafka":  # days go into the object store as they arrive: Ray first
+        if config.router.queue_model == "fifo":  # before Ray starts: Kafka carries no orders
+            raise SweepError(
+                "router.queue_model: fifo needs order-level data (Databento MBO or LOBSTER read "
+                "from files); Kafka carries aggregated depth only: use auto, risk_averse or "
+                "prob_power, or source: file"
+            )
+        clock = time.perf_counter()
+        context = connect_ray(args.address or config.ray_address, args.quiet)
+        timings["ray_init"] = time.perf_counter() - clock
     clock = time.perf_counter()
     loaded = load_sweep_days(config, source)
     if config.evaluation.mode == "walk_forward":  # before any trial runs
@@ -179,23 +193,22 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         raise SweepError(str(exc)) from None
     timings["load"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    context = connect_ray(args.address or config.ray_address, args.quiet)
-    timings["ray_init"] = time.perf_counter() - clock
-    try:
-        if context.dashboard_url:
-            print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
+    if source != "kafka":
         clock = time.perf_counter()
-        data = SweepData.configured(loaded.days, config)
-        trials = run_grid(
-            data,
-            grid,
-            storage_path=str((args.out / "tune").resolve()),
-            verbose=0 if args.quiet else 1,
-        )
-        timings["trials"] = time.perf_counter() - clock
-    finally:
-        ray.shutdown()
+        context = connect_ray(args.address or config.ray_address, args.quiet)
+        timings["ray_init"] = time.perf_counter() - clock
+    if context.dashboard_url:
+        print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
+    clock = time.perf_counter()
+    data = SweepData.configured(loaded.days, config)
+    trials = run_grid(
+        data,
+        grid,
+        storage_path=str((args.out / "tune").resolve()),
+        verbose=0 if args.quiet else 1,
+        stored=loaded.stored,
+    )
+    timings["trials"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     best = rank_trials(trials, grid)[0]
@@ -268,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     _stderr_fd = err.fileno()
     signal.signal(signal.SIGTERM, _interrupt)  # until Ray starts; connect_ray sets it again
     try:
-        with stdout_for_json(args.quiet) as out:
+        with stdout_for_json(args.quiet) as out, _ray_shut_down_at_the_end():
             outcome = run(config, args)
             out.write(json.dumps(outcome.report, indent=2, allow_nan=False) + "\n")
             out.flush()
@@ -295,6 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         err.flush()
     return 0
+
+
+@contextlib.contextmanager
+def _ray_shut_down_at_the_end():
+    """Ray stays up until the files are written: the report reads the days in its store."""
+    try:
+        yield
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
 
 
 def _interrupt(signum: int, frame) -> None:

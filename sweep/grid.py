@@ -8,7 +8,8 @@ from dataclasses import replace
 import ray
 from ray import tune
 
-from sweep.backtest import SweepData, run_backtest
+from router.strategies.orders import ParentOrder
+from sweep.backtest import Day, SweepData, run_backtest
 from sweep.config import GridConfig, GridPoint
 
 
@@ -20,10 +21,18 @@ class SweepInterrupted(SweepError):
     """Stopped (Ctrl-C) before every trial finished: no best from a partial grid."""
 
 
-def trainable(config: dict, *, data: SweepData, days: list[ray.ObjectRef]) -> None:
-    """One grid point on every day. ``data`` (the settings) arrives through
-    ``tune.with_parameters``; each day is its own object in the store, fetched here."""
-    data = replace(data, days=tuple(ray.get(days)))
+def trainable(
+    config: dict,
+    *,
+    data: SweepData,
+    days: list[ray.ObjectRef],
+    orders: list[tuple[ParentOrder, ...]],
+) -> None:
+    """One grid point on every day. ``data`` (the settings) and each day's ``orders`` arrive
+    through ``tune.with_parameters``; each day's snapshots are their own object in the store,
+    fetched here."""
+    stored = zip(ray.get(days), orders, strict=True)
+    data = replace(data, days=tuple(Day(snapshots, ours) for snapshots, ours in stored))
     metrics = run_backtest(GridPoint.of(config), data)
     metrics = {k: math.nan if v is None else v for k, v in metrics.items()}  # Tune: numbers
     tune.report(metrics | {"node_id": ray.get_runtime_context().get_node_id()})
@@ -34,15 +43,25 @@ def param_space(grid: GridConfig) -> dict:
     return {name: tune.grid_search(list(getattr(grid, name))) for name in grid.names}
 
 
-def run_grid(data: SweepData, grid: GridConfig, *, storage_path: str, verbose: int) -> list[dict]:
+def run_grid(
+    data: SweepData,
+    grid: GridConfig,
+    *,
+    storage_path: str,
+    verbose: int,
+    stored: list[ray.ObjectRef] | None = None,
+) -> list[dict]:
     """Run every grid point; one row per trial (parameters, metrics, trial id, node id, and
     ``costs``: each order's cost per day, the trial's row of the objective matrix).
+    ``stored``: the days' snapshots already in the object store, else each is put once.
 
     Raises :class:`SweepError` naming the failed trial if any trial raised.
     """
-    days = [ray.put(day) for day in data.days]  # one object per day, put once
+    if stored is None:
+        stored = [ray.put(day.snapshots) for day in data.days]  # one object per day, put once
+    orders = [day.orders for day in data.days]
     tuner = tune.Tuner(
-        tune.with_parameters(trainable, data=replace(data, days=()), days=days),
+        tune.with_parameters(trainable, data=replace(data, days=()), days=stored, orders=orders),
         param_space=param_space(grid),
         tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(name="sor_sweep", storage_path=storage_path, verbose=verbose),

@@ -164,7 +164,8 @@ class _Reader:
 
     def describe(self) -> str:
         days = (
-            f"{self.days_done} of {self.days_total} days of the stream complete"
+            f"{self.days_done} of {self.days_total} days of the stream complete; no day of the "
+            "stream is used"
             if self.days_total is not None
             else "no complete stream found"
         )
@@ -348,7 +349,7 @@ def consume(
     except OffsetOutOfRangeError as exc:
         raise ConsumeError(
             f"topic {kafka.topic} at {servers}: records were deleted while being read "
-            f"({exc}; retention?): {reader.describe()}; no day of the stream is used"
+            f"({exc}; retention?): {reader.describe()}"
         ) from None
     except KafkaError as exc:
         raise ConsumeError(

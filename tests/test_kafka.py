@@ -319,6 +319,36 @@ def test_two_day_sweep_from_kafka_reports_each_day(tmp_path, two_days):
     assert stream["id"] == summary.stream and stream["runs"] == [d.run for d in summary.days]
 
 
+def test_blocks_of_one_and_of_many_rows_give_the_files_report(tmp_path, two_days):
+    """Two days swept from the files, and from Kafka with a record a row and with blocks: the
+    same report, but for where the data came from, how long each step took and Tune's ids."""
+    import json
+
+    from producer.synthetic import generate_days
+    from tests.sweep_cli import run_sweep
+
+    generate_days(tmp_path / "d.csv", seed=4, days=2, rows=2500)  # the two_days files
+    reports = {}
+    for batch_rows in (1, 1000, None):
+        kafka = fresh_topic(batch_rows=batch_rows or 1)
+        if batch_rows:
+            publish(two_days, kafka, pace=0, progress=False)
+        config = tmp_path / f"c{batch_rows}.yaml"
+        config.write_text(
+            "data: {path: d-*.csv, warmup_s: 0}\ngrid: {lambda_over: [0.1, 0.4], lambda_under: "
+            "[0.1], theta_queue: [0.1]}\n"
+            f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 30}}\n"
+        )
+        source = "kafka" if batch_rows else "file"
+        done = run_sweep(config, tmp_path / f"out{batch_rows}", "--source", source)
+        report = json.loads(done.stdout)
+        del report["timings_s"], report["trials"]["best_trial_id"]  # Tune's own random id
+        report["data"].pop("stream", None)
+        assert report["data"].pop("source") == source
+        reports[batch_rows] = report
+    assert reports[1] == reports[1000] == reports[None]
+
+
 def test_an_empty_end_record_is_refused(day):
     kafka = fresh_topic()
     values = blocks(day)[:1]
@@ -525,3 +555,144 @@ def test_producer_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, event
             assert producer.interrupt() == (130, "", [STOPPED_EARLY])
         finally:
             os.close(writer)
+
+
+def test_what_is_read_does_not_depend_on_the_topics_history(small_day):
+    """The same day on a topic of its own and after 50 earlier runs: the consumer looks at the
+    same records (the end record, then the day's blocks), not at the earlier runs."""
+    alone, crowded = fresh_topic(), fresh_topic()
+    for _ in range(50):
+        publish(small_day, crowded, pace=0, progress=False)
+    reads = []
+    for kafka in (alone, crowded):
+        summary = publish(small_day, kafka, pace=0, progress=False)
+        consumed = consume(kafka, timeout_s=30)
+        assert consumed.stream == summary.stream
+        assert_same(consumed, small_day)
+        reads.append(consumed.records_read)
+    assert reads == [summary.records, summary.records]
+
+
+@pytest.fixture(scope="module")
+def small_day(tmp_path_factory) -> Snapshots:
+    path = tmp_path_factory.mktemp("small") / "day.csv"
+    generate(path, seed=6, venues=2, rows=400)
+    return load_mbp(path)
+
+
+def test_the_consumer_holds_one_day_at_a_time(monkeypatch, tmp_path):
+    """Six days, each handed on and dropped: the bytes held never exceed 1.5 times the largest
+    day's arrays plus one poll, though the six days together are far more."""
+    from producer.synthetic import generate_days
+    from sweep import kafka_source
+
+    days = [load_mbp(p) for p in generate_days(tmp_path / "d.csv", seed=2, days=6, rows=1500)]
+    monkeypatch.setattr(kafka_source, "POLL_BYTES", 16 * 1024)
+    kafka = fresh_topic(batch_rows=20)
+    summary = publish(days, kafka, pace=0, progress=False)
+    consumed = consume(kafka, timeout_s=30, on_day=len)
+    assert consumed.days == [len(d) for d in days]
+    largest = max(wire.DayBuilder(e).nbytes for e in _ends(kafka, summary))
+    block = max(len(b) for d in days for b in blocks(d, 20))
+    bound = 1.5 * largest + 16 * 1024 + block
+    assert consumed.peak_bytes <= bound < 6 * largest / 2
+
+
+def _ends(kafka: KafkaConfig, summary) -> list[dict]:
+    """The end records of a stream, as the consumer reads them."""
+    ends = []
+    consume(kafka, timeout_s=30, on_day=len, check=lambda stream, found: ends.extend(found))
+    assert len(ends) == len(summary.days)
+    return ends
+
+
+def test_an_end_record_pointing_past_the_log_is_refused(day):
+    kafka = fresh_topic()
+    values = blocks(day)
+    send_blocks(kafka, values, "r1")
+    send_end(kafka, hand_end(day, values, "r1", offsets={"0": [0, 10_000]}))
+    with pytest.raises(
+        ConsumeError,
+        match=r"the end record of run r1 \(day 1\) names offsets 0\.\.10000 of partition 0, past "
+        rf"the log's end \({len(values) + 1}\)",
+    ):
+        consume(kafka, timeout_s=10)
+
+
+def test_an_end_record_pointing_into_another_run_is_refused(day):
+    kafka = fresh_topic()
+    summary = publish(day, kafka, pace=0, progress=False)
+    values = blocks(day)
+    send_end(kafka, hand_end(day, values, "r2"))  # names offsets 0.. : the first run's blocks
+    with pytest.raises(
+        ConsumeError,
+        match=r"offset 0: the end record of run r2 names this offset as one of its blocks, but "
+        r"it belongs to another run",
+    ):
+        consume(kafka, timeout_s=10)
+    assert summary.records == len(values) + 1
+
+
+def test_retention_that_deleted_a_runs_start_is_a_clear_error(two_days):
+    from kafka import TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    kafka = fresh_topic()
+    summary = publish(two_days, kafka, pace=0, progress=False)
+    admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
+    admin.delete_records({TopicPartition(kafka.topic, 0): 5})  # as retention would
+    admin.close()
+    with pytest.raises(
+        ConsumeError,
+        match=rf"the end record of run {summary.days[0].run} \(day 1\) starts at offset 0 of "
+        r"partition 0, but the log now starts at 5: retention deleted part of the run",
+    ):
+        consume(kafka, timeout_s=10)
+
+
+def test_records_deleted_while_being_read_end_the_read(two_days):
+    """Deleted after the consumer chose the stream and before it read the days: the read ends
+    with an error, never with a short day."""
+    from kafka import TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    kafka = fresh_topic()
+    publish(two_days, kafka, pace=0, progress=False)
+
+    def retention(stream: str, ends: list[dict]) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
+        admin.delete_records({TopicPartition(kafka.topic, 0): ends[1]["offsets"][0][0]})
+        admin.close()
+
+    with pytest.raises(
+        ConsumeError,
+        match=rf"topic {kafka.topic} at 127.0.0.1:\d+: records were deleted while being read "
+        r".*0 of 2 days of the stream complete; no day of the stream is used",
+    ):
+        consume(kafka, timeout_s=10, check=retention)
+
+
+def test_a_broker_stopped_mid_stream_fails_within_the_timeout_naming_what_was_complete(
+    tmp_path, two_days, day
+):
+    from tests.kafka_broker import SecondBroker
+
+    with SecondBroker(tmp_path / "broker") as broker:
+        kafka = KafkaConfig(bootstrap_servers=broker.servers, topic="month", timeout_s=5)
+        publish([*two_days, day], replace(kafka, batch_rows=20), pace=0, progress=False)
+        start = None
+
+        def stop_after_the_first_day(snapshots: Snapshots) -> int:
+            nonlocal start
+            if start is None:
+                broker.kill()
+                start = time.monotonic()
+            return len(snapshots)
+
+        with pytest.raises(ConsumeError) as info:
+            consume(kafka, on_day=stop_after_the_first_day)
+        took = time.monotonic() - start
+    assert took < kafka.timeout_s + 4, took
+    message = str(info.value)
+    assert broker.servers[0] in message and "topic month" in message
+    assert message.endswith("1 of 3 days of the stream complete; no day of the stream is used")
