@@ -3,6 +3,8 @@ blocks in any order equals the day, while every disagreement with the end record
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -75,7 +77,7 @@ def test_blocks_stay_under_kafkas_record_limit():
 def test_any_blocking_in_any_order_rebuilds_the_day(day, batch_rows, batch_ms, order):
     bounds = wire.block_bounds(day.ts, day.print_start, day.depth, batch_rows, batch_ms)
     assert bounds[0][0] == 0 and bounds[-1][1] == len(day)
-    for (a, b), (c, _) in zip(bounds, bounds[1:], strict=False):
+    for (a, b), (c, _) in itertools.pairwise(bounds):
         assert b == c and b - a <= batch_rows
         assert day.ts[b - 1] - day.ts[a] <= round(batch_ms * 1e6)
     values, end = blocks_and_end(day, batch_rows, batch_ms)
@@ -86,7 +88,7 @@ def test_any_blocking_in_any_order_rebuilds_the_day(day, batch_rows, batch_ms, o
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (lambda v, e: (v[:-1], e), r"2 blocks of 600 rows, the end record says 3 blocks of {rows} rows"),
+        (lambda v, e: (v[:-1], e), r"2 blocks of 600 rows, the end record says 3 blocks of {rows}"),
         (lambda v, e: (v, e | {"rows": e["rows"] + 1}), r"the end record says 3 blocks of {more} "),
         (
             lambda v, e: ([v[0][:-1] + bytes([v[0][-1] ^ 1]), *v[1:]], e),
