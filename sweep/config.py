@@ -471,7 +471,7 @@ class KafkaConfig(_Section):
     # A record carries a block of consecutive rows: at most batch_rows of them, spanning at
     # most batch_ms of exchange time (the pacing's resolution); batch_rows 1: a record a row.
     batch_rows: Count = 1000
-    batch_ms: Positive = 1000.0
+    batch_ms: Positive = 10_000.0
     compression: Annotated[Literal["zstd", "lz4", "none"], AfterValidator(_codec)] = "zstd"
     client: dict = field(default_factory=dict)  # extra kafka-python options, free-form
 

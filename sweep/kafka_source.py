@@ -280,7 +280,7 @@ def _read_day(reader: _Reader, day: dict, begin: dict, end: dict) -> Snapshots:
     consumer.resume(*ranges)  # a partition the previous day finished with stays paused
     for tp, (first, _) in ranges.items():
         consumer.seek(tp, first)
-    block = max(1, (day["rows"] * wire.row_dtype(day["depth"]).itemsize) // day["blocks"])
+    block = max(1, day["rows"] * wire.row_bytes(day["depth"]) // day["blocks"])
     waiting = set(ranges)
     while waiting:
         for record in reader.poll(max(1, POLL_BYTES // block), holding=builder.nbytes):

@@ -367,3 +367,16 @@ def test_yaml_native_values_are_taken_as_they_come(tmp_path):
     assert config.kafka.bootstrap_servers == ("a:9092",)
     assert config.kafka.client == {"retries": 3, 7: ["x"]}  # kafka-python's options: free-form
     assert (config.ray_address, config.source) == ("auto", "kafka")
+
+
+def test_lz4_without_its_package_is_refused_before_anything_is_sent(tmp_path, monkeypatch):
+    from kafka import codec
+
+    monkeypatch.setattr(codec, "has_lz4", lambda: False)
+    (tmp_path / "c.yaml").write_text("data: {path: x.csv}\nkafka: {compression: lz4}\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"c\.yaml: kafka\.compression: lz4 needs the lz4 package: pip install "
+        r"'sor-sweep\[lz4\]', or use zstd",
+    ):
+        load_config(tmp_path / "c.yaml")

@@ -47,7 +47,8 @@ def raw_producer() -> KafkaProducer:
 
 
 def blocks(day: Snapshots, batch_rows: int = 1000) -> list[bytes]:
-    return [b.value for b in wire.encode(day, batch_rows, 1000.0)]
+    """The day's blocks as the producer cuts them by default (``batch_ms`` 10,000)."""
+    return [b.value for b in wire.encode(day, batch_rows, KafkaConfig().batch_ms)]
 
 
 def send_blocks(kafka: KafkaConfig, values: list[bytes], run: str) -> None:
@@ -80,12 +81,14 @@ def hand_end(day: Snapshots, values: list[bytes], run: str, **fields) -> dict:
     return end | fields
 
 
-@pytest.mark.parametrize("batch_rows", [1, 1000])
-def test_round_trip_equals_the_csv(day, batch_rows):
-    kafka = fresh_topic(batch_rows=batch_rows)
+@pytest.mark.parametrize(
+    ("batch_rows", "compression"), [(1, "zstd"), (1000, "zstd"), (1000, "lz4"), (1000, "none")]
+)
+def test_round_trip_equals_the_csv(day, batch_rows, compression):
+    kafka = fresh_topic(batch_rows=batch_rows, compression=compression)
     summary = publish(day, kafka, pace=0, progress=False)
     assert summary.rows == len(day) and summary.days[0].prints == len(day.print_px) > 0
-    expected_blocks = len(wire.block_bounds(day.ts, day.print_start, 1, batch_rows, 1000.0))
+    expected_blocks = len(wire.block_bounds(day.ts, day.print_start, 1, batch_rows, kafka.batch_ms))
     assert summary.records == summary.days[0].blocks + 1 == expected_blocks + 1
     if batch_rows == 1:
         assert expected_blocks == len(day)  # a record a row, as before blocks

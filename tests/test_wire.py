@@ -58,7 +58,7 @@ def test_blocks_are_cut_by_rows_then_by_exchange_time():
 
 
 def test_blocks_stay_under_kafkas_record_limit():
-    """Rows of depth 10 are 344 bytes: 2,906 of them fill a block's 999,974 bytes of room; a
+    """Rows of depth 10 are 344 bytes: 2,906 of them fill a block's 999,968 bytes of room; a
     row whose prints alone exceed it is still sent, as a block of its own."""
     ts = np.zeros(10_000, np.int64)
     print_start = np.zeros(10_001, np.int64)
@@ -112,6 +112,6 @@ def test_overlapping_blocks_that_add_up_are_refused(day):
     sizes give it away."""
     values, end = blocks_and_end(day, 300, 1e9)
     overlap = bytearray(values[1])
-    overlap[2:10] = np.int64(150).tobytes()  # first_row 150
+    overlap[8:16] = np.int64(150).tobytes()  # first_row 150
     with pytest.raises(ValueError, match=r"the blocks overlap or leave rows or prints out"):
         rebuilt([values[0], bytes(overlap), values[2]], end)
