@@ -7,10 +7,11 @@ processes on this machine) when trials queue for CPUs, as it launches EC2 instan
 ``ray up`` cannot start this provider: its defaults file is not in the wheel, and the provider
 has no way to create a head node (it only adds workers to a head that already runs).
 
-``down`` stops every process of that cluster and only those: each carries the environment
-variable ``SOR_SWEEP_LOCAL_CLUSTER=<its folder>`` (inherited from the head by the worker nodes,
-their trial workers and job drivers, which Ray starts in process groups of their own), found
-through ``/proc`` (Linux). Never ``ray stop``: it would stop every Ray cluster on the machine.
+``down`` stops every process of that cluster and only those, found through ``/proc`` (Linux):
+the head's session (``up`` starts the head as a session leader; Ray's processes and the
+autoscaler's nodes stay in it) and, for what Ray starts in sessions of its own (job drivers),
+the environment variable ``SOR_SWEEP_LOCAL_CLUSTER=<its folder>`` they inherit. Never
+``ray stop``: it would stop every Ray cluster on the machine, other users' too.
 """
 
 from __future__ import annotations
@@ -62,18 +63,30 @@ def node_ip() -> str:
     return get_node_ip_address()
 
 
-def marked_pids(folder: Path) -> list[int]:
-    """Live processes carrying this cluster's marker (zombies have an empty environment)."""
+def head_pid(folder: Path) -> int | None:
+    """The head's pid as ``up`` recorded it: the id of the session it leads."""
+    with contextlib.suppress(OSError, ValueError):
+        return int((folder / "head.pid").read_text())
+    return None
+
+
+def cluster_pids(folder: Path) -> list[int]:
+    """Live processes of this cluster: every process of the head's session (all that ray start
+    and the autoscaler's nodes start, whatever title they give themselves: a long one
+    overwrites /proc's copy of the environment), and the ones carrying the marker that Ray
+    starts in sessions of their own (job drivers). Zombies are left to their parent."""
+    session = head_pid(folder)
     tag = f"{MARKER}={folder.resolve()}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            state, _, _, sid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
             environ = (entry / "environ").read_bytes()
         except OSError:  # gone meanwhile, or another user's process
             continue
-        if tag in environ.split(b"\0"):
+        if state != "Z" and (int(sid) == session or tag in environ.split(b"\0")):
             found.append(int(entry.name))
     return found
 
@@ -161,7 +174,7 @@ def up(
 ) -> Head:
     """Start the autoscaling head detached; return once it takes jobs and autoscales."""
     folder = folder.resolve()
-    if alive := marked_pids(folder):
+    if alive := cluster_pids(folder):
         raise ClusterError(
             f"a local cluster from {folder} is already up ({len(alive)} processes): "
             f"`python -m sweep.local_cluster down --dir {folder}` first"
@@ -213,7 +226,7 @@ def up(
 def _wait_gone(pids: list[int], folder: Path, timeout: float) -> list[int]:
     """Poll until none of ``pids`` still carries the marker, or the deadline; the survivors."""
     deadline = time.monotonic() + timeout
-    while (left := sorted(set(pids) & set(marked_pids(folder)))) and time.monotonic() < deadline:
+    while (left := sorted(set(pids) & set(cluster_pids(folder)))) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
 
@@ -226,22 +239,21 @@ def _signal(pids: list[int], signum: int) -> None:
 
 def down(folder: Path = DEFAULT_DIR) -> int:
     """Stop this cluster's processes: the head first (it drains and stops its own), then what
-    outlives it (worker nodes' agents), SIGKILL for the last; return how many there were."""
+    outlives it (worker nodes' raylets and agents), SIGKILL for the last; return how many."""
     folder = folder.resolve()
-    pids = marked_pids(folder)
-    pid_file = folder / "head.pid"
-    head = int(pid_file.read_text()) if pid_file.exists() else None
+    pids = cluster_pids(folder)
+    head = head_pid(folder)
     if head in pids:
         _signal([head], signal.SIGTERM)
         _wait_gone([head], folder, HEAD_STOP_TIMEOUT_S)
-    if left := marked_pids(folder):
-        _signal(left, signal.SIGTERM)
-        if left := _wait_gone(left, folder, TERM_TIMEOUT_S):
-            _signal(left, signal.SIGKILL)
-            if left := _wait_gone(left, folder, TERM_TIMEOUT_S):
-                raise ClusterError(f"processes {left} of {folder} survived SIGKILL")
-    pid_file.unlink(missing_ok=True)
-    return len(set(pids) | set(marked_pids(folder)))
+    for signum in (signal.SIGTERM, signal.SIGKILL):  # agents may ignore SIGTERM for long
+        if left := cluster_pids(folder):
+            _signal(left, signum)
+            _wait_gone(left, folder, TERM_TIMEOUT_S)
+    if left := cluster_pids(folder):
+        raise ClusterError(f"processes {left} of the local cluster in {folder} survived SIGKILL")
+    (folder / "head.pid").unlink(missing_ok=True)
+    return len(pids)
 
 
 def main(argv: list[str] | None = None) -> int:
