@@ -4,7 +4,7 @@ autoscaler launching worker nodes while trials queue, the report, `down` leaving
 
 Every Ray process here belongs to a cluster this test started, in its own folder and on free
 ports: other Ray clusters on the machine are never touched (no `ray stop`). Waits are on events
-with deadlines (the CLI's own exit, `up`'s readiness poll, `down`'s process poll).
+with deadlines (the CLI's own exit, `up`'s readiness poll, the node table's, `down`'s).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.skipif(
 # how many nodes ran trials, and Tune's trial ids, whose prefix is random per run (the suffix,
 # the best point's index in the grid, must agree). No path or address is in the report.
 IGNORED = {("timings_s",), ("trials", "nodes"), ("trials", "best_trial_id")}
+SETTLE_TIMEOUT_S = 90.0  # launched nodes joining the node table after the job
 GRID = "{lambda_over: [0.002, 0.05], lambda_under: [0.01], theta_queue: [0], tau_s: [5, 10]}"
 
 
@@ -116,6 +118,32 @@ print(json.dumps({{
     return json.loads(done.stdout)
 
 
+def launches(state: dict) -> list[tuple[float, int]]:
+    """(epoch seconds, node count) of the autoscaler's launch events."""
+    return [
+        (datetime.fromisoformat(e["time"]).timestamp(), int(m[1]))
+        for e in state["events"]
+        if e["source_type"] == "AUTOSCALER"
+        and (m := re.fullmatch(r"Adding (\d+) node\(s\) of type worker\.", e["message"]))
+    ]
+
+
+def workers_of(state: dict) -> list[dict]:
+    return [n for n in state["nodes"] if not n["is_head_node"]]
+
+
+def settled_state(dashboard: str, env: dict[str, str], job: str) -> dict:
+    """The state once every node the autoscaler launched has joined: a batch's event comes
+    when its last node is up, possibly after a short job ended. Polled, with a deadline."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        state = cluster_state(dashboard, env, job=job)
+        launched = sum(count for _, count in launches(state))
+        if launched and launched == len(workers_of(state)):
+            return state
+        assert time.monotonic() < deadline, f"launched {launched}, joined: {state['nodes']}"
+
+
 def without(report: dict, ignored: set[tuple[str, ...]]) -> dict:
     report = json.loads(json.dumps(report))
     for path in ignored:
@@ -178,7 +206,7 @@ def test_the_cluster_workflow_end_to_end(tmp_path, env, folder):
             capture_output=True, text=True, env=env, timeout=300,
         )  # fmt: skip
         assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
-        state = cluster_state(dashboard, env, job="sweep-e2e")
+        state = settled_state(dashboard, env, job="sweep-e2e")
 
         # Again, with the cluster up: same ports (another folder), then the same folder.
         again = local_cluster("up", "--dir", str(tmp_path / "second"), *ports, env=env)
@@ -196,22 +224,15 @@ def test_the_cluster_workflow_end_to_end(tmp_path, env, folder):
     )
     assert leftovers(folder, head) == []
 
-    # The autoscaler, by the cluster's own record. Its "Adding N node(s)" events all fall while
-    # the job ran (before it, the head was alone), and the nodes that joined the GCS node table
-    # started after the job did. The last one launched may still be joining when the job ends.
-    start_ms, end_ms = state["job"]["start_ms"], state["job"]["end_ms"]
+    # The autoscaler, by the cluster's own record: its "Adding N node(s)" events came after
+    # the job started (before it, the head was alone), and every worker node in the GCS node
+    # table started after the job did, as many as the events launched.
+    start_ms = state["job"]["start_ms"]
     assert state["job"]["status"] == "SUCCEEDED"
-    launches = [
-        (datetime.fromisoformat(e["time"]).timestamp(), int(m[1]))
-        for e in state["events"]
-        if e["source_type"] == "AUTOSCALER"
-        and (m := re.fullmatch(r"Adding (\d+) node\(s\) of type worker\.", e["message"]))
-    ]
-    assert launches, state["events"]
-    for when, _ in launches:  # event times are whole seconds
-        assert start_ms // 1000 <= when <= end_ms / 1000, (when, start_ms, end_ms)
-    workers = [n for n in state["nodes"] if not n["is_head_node"]]
-    assert 1 <= len(workers) <= sum(count for _, count in launches) <= 4  # max_workers
+    for when, _ in launches(state):  # event times are whole seconds
+        assert start_ms // 1000 <= when, (when, start_ms)
+    workers = workers_of(state)
+    assert 1 <= len(workers) <= 4  # cluster-local.yaml's max_workers
     for node in workers:
         assert start_ms < node["start_time_ms"], node
         assert node["resources_total"]["CPU"] == 2
