@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +119,7 @@ def check_ports_free(ports: dict[str, int]) -> None:
                 probe.bind(("0.0.0.0", port))
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
-                    raise
+                    raise ClusterError(f"port {port} ({what}): {exc.strerror}") from None
                 raise ClusterError(
                     f"port {port} ({what}) is already in use{port_holder(port)}: another Ray "
                     f"cluster? Stop it, or pick other ports (see --help)"
@@ -224,7 +223,7 @@ def up(
 
 
 def _wait_gone(pids: list[int], folder: Path, timeout: float) -> list[int]:
-    """Poll until none of ``pids`` still carries the marker, or the deadline; the survivors."""
+    """Poll until none of ``pids`` is a process of the cluster, or the deadline; the survivors."""
     deadline = time.monotonic() + timeout
     while (left := sorted(set(pids) & set(cluster_pids(folder)))) and time.monotonic() < deadline:
         time.sleep(0.2)
