@@ -9,7 +9,7 @@ of it, consumed alternately: records looked at, seconds, bytes held.
 ``throughput``: ``--days`` whole sessions of the synthetic market (seed 7, written once to
 ``data/session/`` as .dbn.zst), produced unpaced with each compression, then consumed into
 arrays in a fresh process (its peak RSS is the driver's), beside loading the same files in a
-fresh process.
+fresh process; medians of ``--repeats`` rounds.
 """
 
 from __future__ import annotations
@@ -120,44 +120,53 @@ def topic_disk(topic: str) -> int:
     return sum(f.stat().st_size for d in data.glob(f"{topic}-*") for f in d.iterdir())
 
 
-def throughput(days: int, depth: int, codecs: list[str], batch_rows: int) -> dict:
+def throughput(days: int, depth: int, codecs: list[str], batch_rows: int, repeats: int) -> dict:
+    """Medians over ``repeats`` rounds; each round produces and consumes once per codec (a
+    fresh topic each time) and reads the files once, so every figure shares the machine's
+    moods alike."""
     from router import load_mbp
 
     files = session_files(days)
     start, end = SESSION_WINDOW
     loaded = [load_mbp(p, depth=depth, start=start, end=end) for p in files]
     rows = sum(len(d) for d in loaded)
-    arrays = sum(sum(getattr(d, k).nbytes for k in d._ARRAYS) for d in loaded)
-    out = {"days": days, "depth": depth, "rows": rows, "array_bytes": arrays, "codecs": {}}
+    sizes = [sum(getattr(d, k).nbytes for k in d._ARRAYS) for d in loaded]
     base = replace(local_broker(), batch_rows=batch_rows)
     servers = base.bootstrap_servers[0]
+    runs: dict[str, dict[str, list]] = {codec: {} for codec in [*codecs, "files"]}
+    for _ in range(repeats):
+        for codec in codecs:
+            kafka = replace(base, topic=f"bench-{codec}-{uuid.uuid4().hex[:8]}", compression=codec)
+            summary = publish(loaded, kafka, pace=0, progress=False)
+            consumed = _child("kafka", str(depth), servers, kafka.topic)
+            for key, value in (
+                ("records", summary.records),
+                ("produce_s", summary.seconds),
+                ("consume_s", consumed["seconds"]),
+                ("broker_disk_bytes", topic_disk(kafka.topic)),
+                ("driver_peak_rss", consumed["peak_rss"]),
+                ("consumer_peak_bytes", consumed["peak_bytes"]),
+            ):
+                runs[codec].setdefault(key, []).append(value)
+        read = _child("files", str(depth), *map(str, files))
+        runs["files"].setdefault("seconds", []).append(read["seconds"])
+        runs["files"].setdefault("peak_rss", []).append(read["peak_rss"])
+    out: dict = {"days": days, "depth": depth, "rows": rows, "array_bytes": sum(sizes),
+                 "largest_day_array_bytes": max(sizes), "batch_rows": batch_rows}  # fmt: skip
     for codec in codecs:
-        kafka = replace(base, topic=f"bench-{codec}-{uuid.uuid4().hex[:8]}", compression=codec)
-        summary = publish(loaded, kafka, pace=0, progress=False)
-        consumed = _child("kafka", str(depth), servers, kafka.topic)
-        out["codecs"][codec] = {
-            "records": summary.records,
-            "produce_s": summary.seconds,
-            "produce_rows_per_s": rows / summary.seconds,
-            "produce_mb_per_s": arrays / summary.seconds / 1e6,
-            "consume_s": consumed["seconds"],
-            "consume_rows_per_s": rows / consumed["seconds"],
-            "consume_mb_per_s": arrays / consumed["seconds"] / 1e6,
-            "broker_disk_bytes": topic_disk(kafka.topic),
-            "driver_peak_rss": consumed["peak_rss"],
-            "consumer_peak_bytes": consumed["peak_bytes"],
+        got = {key: median(values) for key, values in runs[codec].items()}
+        out[codec] = got | {
+            "produce_rows_per_s": rows / got["produce_s"],
+            "produce_mb_per_s": sum(sizes) / got["produce_s"] / 1e6,
+            "consume_rows_per_s": rows / got["consume_s"],
+            "consume_mb_per_s": sum(sizes) / got["consume_s"] / 1e6,
         }
-    files_read = _child("files", str(depth), *map(str, files))
-    out["files"] = {
+    got = {key: median(values) for key, values in runs["files"].items()}
+    out["files"] = got | {
         "file_bytes": sum(p.stat().st_size for p in files),
-        "seconds": files_read["seconds"],
-        "rows_per_s": rows / files_read["seconds"],
-        "peak_rss": files_read["peak_rss"],
+        "rows_per_s": rows / got["seconds"],
     }
-    out["largest_day_array_bytes"] = max(
-        sum(getattr(d, k).nbytes for k in d._ARRAYS) for d in loaded
-    )
-    return out
+    return out | {"repeats": repeats}
 
 
 def main() -> None:
@@ -171,11 +180,12 @@ def main() -> None:
     two.add_argument("--depth", type=int, default=10)
     two.add_argument("--batch-rows", type=int, default=KafkaConfig().batch_rows)
     two.add_argument("--codecs", nargs="+", default=["zstd", "lz4", "none"])
+    two.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.what == "history":
         figures = history(args.runs, args.repeats)
     else:
-        figures = throughput(args.days, args.depth, args.codecs, args.batch_rows)
+        figures = throughput(args.days, args.depth, args.codecs, args.batch_rows, args.repeats)
     print(json.dumps(figures | {"machine": machine()}, indent=2))
 
 

@@ -183,6 +183,7 @@ def _connect(kafka: KafkaConfig) -> KafkaConsumer:
         "group_id": None,
         "enable_auto_commit": False,
         "auto_offset_reset": "none",  # records deleted under the reader: an error, never a skip
+        "retry_backoff_ms": 10,  # kafka-python idles this long after a seek: 100 ms each day
         "max_partition_fetch_bytes": 8 * 1024 * 1024,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "bootstrap_timeout_ms": 10_000,
