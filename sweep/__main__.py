@@ -125,7 +125,10 @@ class Outcome:
 def connect_ray(address: str | None, quiet: bool):
     """``ray.init``, bounded: an address that does not answer fails in seconds, one that
     answers but never completes the handshake within RAY_CONNECT_TIMEOUT_S (Ray itself would
-    retry for ten minutes)."""
+    retry for ten minutes). No address (and no ``RAY_ADDRESS``, which Ray sets for a job's
+    driver) starts a new local cluster of our own: never the last cluster started on this
+    machine, which Ray would otherwise join, alive or dead."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if address and address != "auto" and "://" not in address:
         host, _, port = address.rpartition(":")
         try:
@@ -142,7 +145,7 @@ def connect_ray(address: str | None, quiet: bool):
         watchdog.start()
     try:
         context = ray.init(
-            address=address,
+            address=address or "local",
             log_to_driver=not quiet,
             configure_logging=True,
             logging_level="ERROR" if quiet else "INFO",

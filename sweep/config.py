@@ -384,6 +384,9 @@ CONT_KUKANOV_GRID = {
 PENALTIES = tuple(asdict(RouterParams(0, 0, 0)))  # lambda_over, lambda_under, theta_queue
 #: grid.max_points' default: a larger grid is refused before Ray starts (each point is a trial).
 MAX_GRID_POINTS = 10_000
+#: grid.max_replays' default: order replays (orders a day x days x grid points) a sweep may
+#: ask for; the synthetic month asks for 16,200.
+MAX_REPLAYS = 100_000
 
 
 @dataclass(frozen=True)
@@ -435,6 +438,7 @@ class _Grid(GridConfig):
 
     tau_s: Annotated[Horizons, Field(min_length=1)] = ()
     max_points: Count = MAX_GRID_POINTS
+    max_replays: Count = MAX_REPLAYS
 
 
 @section
@@ -523,6 +527,20 @@ class Config:
     source: str = "file"
     ray_address: str | None = None
     path: Path | None = None  # the config file this came from
+    max_replays: int = MAX_REPLAYS
+
+    def check_work(self, days: int, where: str | None = None) -> None:
+        """Orders a day x ``days`` x grid points within ``grid.max_replays``: a sweep that
+        would run for days is refused, with the figure and the key to raise."""
+        points = math.prod(len(getattr(self.grid, name)) for name in self.grid.names)
+        work = self.order.orders.per_day * days * points
+        if work > self.max_replays:
+            raise ConfigError(
+                f"{where or self.path or '<config>'}: grid: {work:,} order replays "
+                f"({self.order.orders.per_day:,} orders a day x {days} day(s) x {points:,} grid "
+                f"points), more than grid.max_replays ({self.max_replays:,}): give fewer orders, "
+                "days or points, or raise grid.max_replays if you mean it"
+            )
 
 
 # ------------------------------------------------------------------------------ messages
@@ -610,7 +628,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
               "applies to mode walk_forward only")  # fmt: skip
 
     kafka = file.kafka
-    return Config(
+    config = Config(
         data=data,
         order=OrderConfig(file.order.size, file.order.step, orders),
         venues=_fees(file.venues),
@@ -622,7 +640,18 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         evaluation=file.evaluation,
         source=file.source,
         ray_address=file.ray.address,
+        max_replays=file.grid.max_replays,
     )
+    config.check_work(_days_named(data), source)  # Kafka streams: checked again once read
+    return config
+
+
+def _days_named(data: DataConfig) -> int:
+    """How many days the data section names: one a file its patterns match now (at least 1;
+    a pattern matching nothing is the loader's error to give)."""
+    files = [p for path in data.paths for p in (glob.glob(str(path)) if glob.has_magic(str(path))
+             else [path])]  # fmt: skip
+    return max(len(files), 1)
 
 
 def _refuse_unused(raw: dict, fail: Fail, key: str, applies: bool, message: str) -> None:
@@ -691,7 +720,7 @@ def _grid(file: _Grid, router: RouterConfig, raw: dict, fail: Fail) -> GridConfi
                 " for a list, not both",
             )
     defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
-    names = given - {"max_points"}
+    names = given - {"max_points", "max_replays"}
     grid = GridConfig(**(defaults | {name: getattr(file, name) for name in names}))
     points = math.prod(len(getattr(grid, name)) for name in grid.names)
     if points > file.max_points:

@@ -421,6 +421,7 @@ def consume_days(config: Config, on_day: Callable[[Snapshots], Any] | None = Non
 
     def check(stream: str, ends: list[dict]) -> None:
         check_matches(config.data, config.kafka.topic, stream, ends)
+        config.check_work(len(ends))  # the stream's days, now that they are known
 
     consumed = consume(config.kafka, on_day=counted, check=check)
     print(

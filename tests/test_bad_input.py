@@ -194,6 +194,32 @@ def test_an_unreachable_ray_address_fails_fast_naming_it(tmp_path, day_csv):
     assert time.monotonic() - start < 30
 
 
+def test_a_dead_cluster_recorded_on_the_machine_is_never_joined(tmp_path, day_csv):
+    """Ray's ray.init() without an address joins the last cluster `ray start` recorded in its
+    temp folder, alive or not; the sweep starts its own instead and finishes."""
+    import json
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    temp = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # short: Ray's socket paths
+    (temp / "ray").mkdir()
+    (temp / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")  # nothing listens there
+    grid = "grid: {lambda_over: [0.1], lambda_under: [0.1], theta_queue: [0.1]}\n"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_TMPDIR": str(temp)}
+    process = sweep_process(
+        small_config(tmp_path, day_csv, grid), tmp_path / "out", "--quiet", env=env
+    )
+    try:
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+        shutil.rmtree(temp, ignore_errors=True)
+    assert process.returncode == 0, err
+    assert json.loads(out)["trials"]["count"] == 1
+
+
 def test_a_huge_grid_is_refused_before_ray_starts(tmp_path, day_csv):
     values = ", ".join(str(v) for v in range(1, 101))
     grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}], theta_queue: [{values}]}}\n"

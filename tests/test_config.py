@@ -380,3 +380,31 @@ def test_lz4_without_its_package_is_refused_before_anything_is_sent(tmp_path, mo
         r"'sor-sweep\[lz4\]', or use zstd",
     ):
         load_config(tmp_path / "c.yaml")
+
+
+def test_a_sweep_asking_for_too_much_work_is_refused_with_the_figure_and_the_key(tmp_path):
+    """A million orders a day over the default 27 points: 27 million order replays."""
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: d.csv}\nrouter: {model: cont_kukanov}\n"
+        "orders: {per_day: 1000000, size: 100, horizon_s: 60}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"c\.yaml: grid: 27,000,000 order replays \(1,000,000 orders a day x 1 day\(s\) x "
+        r"27 grid points\), more than grid\.max_replays \(100,000\): .* raise grid\.max_replays",
+    ):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_the_work_bound_counts_the_days_a_pattern_matches(tmp_path):
+    for date in ("20240801", "20240802", "20240805"):
+        (tmp_path / f"d-{date}.csv").write_text("")
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: d-*.csv}\norders: {per_day: 10, size: 100, horizon_s: 60}\n"
+        "grid: {max_replays: 809}\n"  # 10 x 3 x 27 = 810
+    )
+    with pytest.raises(ConfigError, match=r"810 order replays \(10 orders a day x 3 day\(s\)"):
+        load_config(tmp_path / "c.yaml")
+    text = (tmp_path / "c.yaml").read_text().replace("809", "810")
+    (tmp_path / "c.yaml").write_text(text)
+    assert load_config(tmp_path / "c.yaml").max_replays == 810

@@ -122,6 +122,13 @@ class Orders:
     fixed: tuple[ParentOrder, ...] = ()
     generator: OrderGenerator | None = None
 
+    @property
+    def per_day(self) -> int:
+        """How many orders each day gets."""
+        if self.generator is not None:
+            return self.generator.per_day
+        return len(self.fixed) or 1
+
     def for_day(self, number: int, window: Window) -> tuple[ParentOrder, ...]:
         """The orders of day ``number`` (0 first) whose window is ``window``."""
         if self.generator is not None:
