@@ -40,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         kafka = replace(config.kafka, topic=args.topic or config.kafka.topic)
         days, skipped = load_configured(config.data)
+        files = config.data.files()
         for day in skipped:
             print(f"skipped {day}: no rows in the window", file=sys.stderr)
         sending = True  # from here an interrupt may leave a day without its end record
-        summary = publish(days, kafka, pace=args.pace, progress=not args.quiet)
+        summary = publish(days, kafka, pace=args.pace, progress=not args.quiet, files=files)
     except (ConfigError, DataError, FileNotFoundError, ProducerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

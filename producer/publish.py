@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -80,6 +81,7 @@ def publish(
     *,
     pace: float | None = None,
     progress: bool = True,
+    files: Sequence[Path] = (),
 ) -> PublishSummary:
     """Send each day as its own run (its blocks, then its end record), in date order.
 
@@ -87,12 +89,15 @@ def publish(
     day at ``kafka.batch_ms`` resolution (a block leaves when its last row is due), 60 is sixty
     times faster, 0 sends as fast as the broker takes it; days follow each other at once. Due
     times are absolute offsets from each day's start, so lateness never accumulates.
+    ``files``: what the days were read from, named in every end record so that a consumer
+    configured for other files refuses the stream.
     """
     pace = kafka.pace if pace is None else pace
     if pace < 0:
         raise ValueError(f"pace must be >= 0, got {pace}")
     days = [days] if isinstance(days, Snapshots) else sorted(days, key=lambda d: d.window.date)
     stream = uuid.uuid4().hex
+    named = [{"name": Path(f).name, "bytes": Path(f).stat().st_size} for f in files]
     producer = connect_producer(kafka)
     begin = time.monotonic()
     summaries, ends, max_lag = [], [], 0.0
@@ -109,7 +114,7 @@ def publish(
             )
             end, lag = send_day(
                 producer, kafka, day, stream=stream, run=run, number=number, days=len(days),
-                earlier=ends, pace=pace, bar=bar,
+                earlier=ends, pace=pace, bar=bar, files=named,
             )  # fmt: skip
             max_lag = max(max_lag, lag)
             ends = [*ends, {k: v for k, v in end.items() if k != "earlier"}]
@@ -152,6 +157,7 @@ def _close(producer: KafkaProducer, kafka: KafkaConfig, *, quietly: bool) -> Non
 def send_day(
     producer: KafkaProducer, kafka: KafkaConfig, day: Snapshots, *, stream: str, run: str,
     number: int, days: int, earlier: list[dict], pace: float = 0, bar: tqdm | None = None,
+    files: list[dict] | None = None,
 ) -> tuple[dict, float]:  # fmt: skip
     """Send day ``number`` of ``days`` of a stream as run ``run``: its blocks, each at its last
     row's paced due time, then, once every block is acknowledged, its end record (``earlier``:
@@ -190,7 +196,7 @@ def send_day(
     end = wire.end_of_stream(
         stream=stream, run=run, day=number, days=days, snapshots=day, blocks=len(digests),
         sha256=wire.day_checksum(digests), offsets=offsets, earlier=earlier,
-        produced_at=datetime.now(UTC).isoformat(),
+        produced_at=datetime.now(UTC).isoformat(), files=files,
     )  # fmt: skip
     producer.send(
         kafka.topic, value=wire.encode_end(end), key=b"eos", headers=wire.headers("eos", run),

@@ -17,11 +17,13 @@ Version 4 values, packed little-endian:
   time nor holds more than ``batch_rows`` rows or :data:`MAX_BLOCK_BYTES`.
 - end of stream, one per day, on partition 0, after every block of the day was acknowledged:
   JSON ``{"version", "stream", "run", "day", "days", "rows", "prints", "blocks", "sha256",
-  "depth", "window", "quality", "produced_at", "offsets", "earlier"}``. ``offsets`` maps each
-  partition holding the day's blocks to the first and last offset of its blocks there, so a
-  consumer reads exactly those ranges; ``earlier`` holds the end records of the stream's earlier
-  days (without their own ``earlier``), so the last day's end record describes the whole stream
-  and a consumer finds it by reading partition 0 from its tail. ``sha256`` is the SHA-256 of
+  "depth", "window", "quality", "produced_at", "offsets", "files", "earlier"}``. ``files``
+  names the files the stream was produced from (``name``, ``bytes``; none if sent from
+  arrays). ``offsets`` maps each partition holding the day's blocks to the first and last
+  offset of its blocks there, so a consumer reads exactly those ranges; ``earlier`` holds the
+  end records of the stream's earlier days (without their own ``earlier``), so the last day's
+  end record describes the whole stream and a consumer finds it by reading partition 0 from
+  its tail. ``sha256`` is the SHA-256 of
   the blocks' CRC32Cs (4 bytes each, little-endian) in row order.
 
 Version 3 sent one record per snapshot row and one per print; 2 had no ts_recv; 1 no prints.
@@ -147,8 +149,10 @@ def day_checksum(digests: list[bytes]) -> str:
 def end_of_stream(
     *, stream: str, run: str, day: int, days: int, snapshots: Snapshots, blocks: int,
     sha256: str, offsets: dict[int, tuple[int, int]], earlier: list[dict], produced_at: str,
+    files: list[dict] | None = None,
 ) -> dict:  # fmt: skip
-    """One day's end record (encode it with :func:`encode_end`)."""
+    """One day's end record (encode it with :func:`encode_end`); ``files``: the name and size
+    of each file the stream was produced from (none when it was sent from arrays)."""
     return {
         "version": VERSION,
         "stream": stream,
@@ -164,6 +168,7 @@ def end_of_stream(
         "quality": asdict(snapshots.quality),
         "produced_at": produced_at,
         "offsets": {str(p): list(span) for p, span in sorted(offsets.items())},
+        "files": files or [],
         "earlier": earlier,
     }
 

@@ -226,6 +226,16 @@ class DataConfig:
             return self.paths[0]
         return None
 
+    def files(self) -> list[Path]:
+        """The files ``paths`` names or matches on this machine now, sorted, each once."""
+        found = {
+            Path(p)
+            for path in self.paths
+            for p in (glob.glob(str(path)) if glob.has_magic(str(path)) else [path])
+            if Path(p).is_file()
+        }
+        return sorted(found)
+
 
 @section
 class _Order(_Section):
@@ -647,11 +657,9 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
 
 
 def _days_named(data: DataConfig) -> int:
-    """How many days the data section names: one a file its patterns match now (at least 1;
-    a pattern matching nothing is the loader's error to give)."""
-    files = [p for path in data.paths for p in (glob.glob(str(path)) if glob.has_magic(str(path))
-             else [path])]  # fmt: skip
-    return max(len(files), 1)
+    """How many days the data section names: a file each (at least 1: a pattern matching
+    nothing is the loader's error to give)."""
+    return max(len(data.files()), 1)
 
 
 def _refuse_unused(raw: dict, fail: Fail, key: str, applies: bool, message: str) -> None:

@@ -19,6 +19,8 @@ partition and offset where there is one; no day is used unless every day of its 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import glob
 import json
 import sys
 import time
@@ -59,7 +61,7 @@ class Consumed:
 
 _END_KEYS = {
     "version", "stream", "run", "day", "days", "rows", "prints", "blocks", "sha256", "depth",
-    "window", "quality", "produced_at", "offsets", "earlier",
+    "window", "quality", "produced_at", "offsets", "files", "earlier",
 }  # fmt: skip
 
 
@@ -104,6 +106,13 @@ def _entry(end: dict, stream: str, days: int) -> dict:
     ):  # fmt: skip
         raise ValueError(f"offsets {offsets!r}: expected partition -> [first, last]")
     end["offsets"] = {p: (s[0], s[1]) for p, s in spans}
+    files = end["files"]
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict) and set(f) == {"name", "bytes"} and isinstance(f["name"], str)
+        and isinstance(f["bytes"], int)
+        for f in files
+    ):  # fmt: skip
+        raise ValueError(f"files {files!r}: expected a list of {{name, bytes}}")
     window = Window(**end["window"])
     if not window.start_ns < window.end_ns:
         raise ValueError(f"the window {end['window']} is empty")
@@ -409,6 +418,30 @@ def check_matches(data: DataConfig, topic: str, stream: str, ends: list[dict]) -
             )
 
 
+def check_files(data: DataConfig, topic: str, stream: str, ends: list[dict]) -> None:
+    """The files the stream was produced from must be the ones the config names: by name and
+    size where they are on this machine, by name against its patterns where they are not. A
+    stream sent from arrays (no files named) is not compared."""
+    produced = sorted((f["name"], f["bytes"]) for f in ends[-1]["files"])
+    if not produced:
+        return
+    here = [(p.name, p.stat().st_size) for p in data.files()]
+    if here:
+        same, named = sorted(here) == produced, ", ".join(f"{n} ({b:,} bytes)" for n, b in here)
+    else:
+        patterns = [p.name for p in data.paths]
+        same = all(any(fnmatch.fnmatchcase(n, pat) for pat in patterns) for n, _ in produced)
+        same &= any(glob.has_magic(p) for p in patterns) or len(produced) == len(patterns)
+        named = ", ".join(patterns) + " (not on this machine)"
+    if not same:
+        raise ConsumeError(
+            f"topic {topic}: stream {stream} was produced from "
+            + ", ".join(f"{n} ({b:,} bytes)" for n, b in produced)
+            + f"; the config's data.path names {named}: produce the data again with this "
+            "config, or make the config match"
+        )
+
+
 def consume_days(config: Config, on_day: Callable[[Snapshots], Any] | None = None) -> Consumed:
     """The sweep driver's entry point: check the stream is what the config describes, consume
     it once day by day (``on_day``: see :func:`consume`), report what was read on stderr."""
@@ -421,6 +454,7 @@ def consume_days(config: Config, on_day: Callable[[Snapshots], Any] | None = Non
 
     def check(stream: str, ends: list[dict]) -> None:
         check_matches(config.data, config.kafka.topic, stream, ends)
+        check_files(config.data, config.kafka.topic, stream, ends)
         config.check_work(len(ends))  # the stream's days, now that they are known
 
     consumed = consume(config.kafka, on_day=counted, check=check)

@@ -15,7 +15,7 @@ from producer import wire
 from producer.publish import ProducerError, publish, send_day
 from producer.synthetic import generate
 from router import Snapshots, load_mbp
-from sweep.config import KafkaConfig, parse_config
+from sweep.config import KafkaConfig, load_config, parse_config
 from sweep.kafka_source import ConsumeError, consume
 from tests.kafka_broker import SERVERS, fresh_topic, require_broker
 
@@ -699,3 +699,32 @@ def test_a_broker_stopped_mid_stream_fails_within_the_timeout_naming_what_was_co
     message = str(info.value)
     assert broker.servers[0] in message and "topic month" in message
     assert message.endswith("1 of 3 days of the stream complete; no day of the stream is used")
+
+
+def test_a_stream_made_from_other_files_is_refused_naming_both(tmp_path):
+    """Produced from three days' files, swept with a config naming one of them (or files this
+    machine does not have): refused before any day is read, naming both lists."""
+    from producer.__main__ import main
+    from producer.synthetic import generate_days
+    from sweep.kafka_source import consume_days
+
+    paths = generate_days(tmp_path / "d.csv", seed=4, days=3, rows=300)
+    kafka = fresh_topic()
+    servers = f"kafka: {{bootstrap_servers: '{SERVERS[0]}', topic: {kafka.topic}, timeout_s: 20}}"
+    (tmp_path / "all.yaml").write_text(f"data: {{path: d-*.csv, warmup_s: 0}}\n{servers}\n")
+    assert main([str(tmp_path / "all.yaml"), "--quiet"]) == 0
+    sizes = ", ".join(f"{p.name} ({p.stat().st_size:,} bytes)" for p in paths)
+    one = paths[0].name
+    for data, named in (
+        (one, f"{one} ({paths[0].stat().st_size:,} bytes)"),
+        ("elsewhere/e-*.csv", "e-*.csv (not on this machine)"),
+    ):
+        (tmp_path / "one.yaml").write_text(f"data: {{path: {data}, warmup_s: 0}}\n{servers}\n")
+        with pytest.raises(ConsumeError) as info:
+            consume_days(load_config(tmp_path / "one.yaml"))
+        assert str(info.value).endswith(
+            f"was produced from {sizes}; the config's data.path names {named}: produce the "
+            "data again with this config, or make the config match"
+        )
+    consumed = consume_days(load_config(tmp_path / "all.yaml"))  # the same files: read
+    assert [d.window.date for d in consumed.days] == ["2024-08-01", "2024-08-02", "2024-08-05"]
