@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = publish(days, kafka, pace=args.pace, progress=not args.quiet, files=files)
     except (ConfigError, DataError, FileNotFoundError, ProducerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return 2 if isinstance(exc, ConfigError | DataError | FileNotFoundError) else 1
     except KeyboardInterrupt:
         print(STOPPED_SENDING if sending else STOPPED_EARLY, file=sys.stderr)
         return 130

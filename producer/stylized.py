@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 events, _ = read_order_messages(path, args.date)
         except (DataError, FileNotFoundError, ValueError) as exc:  # bad input: one line, no trace
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return 2
         results[str(path)] = facts(snap, args.tick)
         if snap.quality.order_messages:
             results[str(path)]["orders"] = order_facts(events, snap.window)

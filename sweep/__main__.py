@@ -20,7 +20,7 @@ from pathlib import Path
 import ray
 
 from producer.source import load_configured
-from router import Snapshots
+from router import DataError, Snapshots
 from sweep.backtest import SweepData
 from sweep.config import Config, ConfigError, GridConfig, GridPoint, load_config
 from sweep.costs import write_costs
@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: the report is on stdout, but writing to {args.out} failed: {exc}",
                       file=err)  # fmt: skip
                 return 1
+    except (ConfigError, DataError) as exc:  # bad input found once loading: one line, exit 2
+        print(f"error: {exc}", file=err)
+        return 2
     except (KeyboardInterrupt, SweepInterrupted) as exc:
         detail = f" ({exc})" if str(exc) else ""
         print(f"interrupted{detail}: trials stopped, Ray shut down", file=err)

@@ -274,3 +274,30 @@ def test_the_fifo_queue_on_aggregated_data_is_refused_naming_the_key(tmp_path, d
     assert process.returncode == 1 and out == ""
     assert "router.queue_model: fifo needs order-level data" in err
     assert "has aggregated depth only: use auto, risk_averse or prob_power" in err
+
+
+def test_every_cli_gives_bad_input_one_line_and_exit_2(tmp_path, capsys):
+    """A file that is not market data, read by the sweep, the producer, the stylized facts
+    and the queue check: one line naming it, exit 2, no traceback (the sweep not quiet)."""
+    import subprocess
+    import sys
+
+    from producer.__main__ import main as producer
+    from producer.stylized import main as stylized
+    from router.analysis.queue_check import main as queue_check
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("this,is,not\n1,2,3\n")
+    (tmp_path / "c.yaml").write_text(f"data: {{path: {bad}}}\n")
+    sweep = subprocess.run(
+        [sys.executable, "-m", "sweep", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert sweep.returncode == 2 and sweep.stdout == ""
+    assert sweep.stderr.startswith(f"error: {bad}") and "Traceback" not in sweep.stderr
+    assert sweep.stderr.count("\n") == 1
+    for cli, args in ((producer, [str(tmp_path / "c.yaml")]), (stylized, [str(bad)]),
+                      (queue_check, [str(bad)])):  # fmt: skip
+        assert cli(args) == 2, cli.__module__
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {bad}") and err.count("\n") == 1, (cli.__module__, err)

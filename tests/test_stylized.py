@@ -106,7 +106,7 @@ def test_a_truncated_file_is_one_line_naming_its_record_not_a_traceback(tmp_path
     path = tmp_path / "day.dbn"
     generate(path, seed=3, venues=2, rows=2000, fmt="dbn")
     path.write_bytes(path.read_bytes()[:-100])  # the last record cut
-    assert main([str(path)]) == 1
+    assert main([str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: record ") and "truncated DBN file" in err
     assert err.count("\n") == 1 and "Traceback" not in err

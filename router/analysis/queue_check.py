@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from numba import njit
 from router.analysis.plotting import pyplot
 from router.data.book_builder import TRADE
 from router.data.loader import order_snapshots, read_order_messages
-from router.data.marketdata import NS_PER_SECOND, Snapshots, Window
+from router.data.marketdata import NS_PER_SECOND, DataError, Snapshots, Window
 from router.data.messages import Where
 from router.data.order_level import OrderMessages, Reference, run_book
 from router.exchange.fees import FeeRate, VenueFees
@@ -270,7 +271,7 @@ def fill_curves(fills: dict[str, np.ndarray], probes: Probes, horizon_s: float, 
     return fig
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--date", help="the trading date (LOBSTER files carry none)")
@@ -292,13 +293,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--models: {', '.join(unknown) or 'none given'}; expected some of "
                      f"{', '.join(MODELS)}")  # fmt: skip
     models = {name: MODELS[name] for name in names}
-    tables = [check(f, args.date, args.start, args.end, args.every, args.horizon, models,
-                    args.plot) for f in args.files]  # fmt: skip
+    try:
+        tables = [check(f, args.date, args.start, args.end, args.every, args.horizon, models,
+                        args.plot) for f in args.files]  # fmt: skip
+    except (DataError, FileNotFoundError) as exc:  # bad input: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     text = json.dumps(tables, indent=2)
     print(text)
     if args.json:
         args.json.write_text(text + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
