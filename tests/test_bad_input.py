@@ -4,6 +4,8 @@ result, never a hang. The README's "Bad input" section lists the same cases."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -201,7 +203,6 @@ def test_a_dead_cluster_recorded_on_the_machine_is_never_joined(tmp_path, day_cs
     import os
     import shutil
     import tempfile
-    from pathlib import Path
 
     temp = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # short: Ray's socket paths
     (temp / "ray").mkdir()
@@ -301,3 +302,54 @@ def test_every_cli_gives_bad_input_one_line_and_exit_2(tmp_path, capsys):
         assert cli(args) == 2, cli.__module__
         err = capsys.readouterr().err
         assert err.startswith(f"error: {bad}") and err.count("\n") == 1, (cli.__module__, err)
+
+
+def _prices_case(tmp_path, asks: list[float], bids: list[float] | None = None) -> Path:
+    from tests.mbp import at, row, write
+
+    bids = bids or [223.00] * len(asks)
+    rows = [row(at(f"13:37:{i:02d}"), 2, ask, 100, bid=bid, size=0)
+            for i, (ask, bid) in enumerate(zip(asks, bids, strict=True))]  # fmt: skip
+    return write(tmp_path / "d.csv", rows)
+
+
+def test_a_zero_ask_with_size_is_refused_naming_its_line(tmp_path):
+    """Databento writes an empty level as its undefined price, never 0: a 0 with size would
+    read as a free ask (the router "bought" 5,000 shares for 6 dollars)."""
+    path = _prices_case(tmp_path, [223.01, 0.0, 223.02])
+    with pytest.raises(DataError, match=rf"{path}: line 3: ask_px_00 is 0\.0; expected a finite "
+                       r"positive price \(blank only when the size is 0\)"):  # fmt: skip
+        load_mbp(path)
+
+
+def test_a_price_off_the_files_scale_is_refused_naming_its_line(tmp_path):
+    """Eight asks near 223 and one of 30,000: more than 100 times the median price."""
+    path = _prices_case(tmp_path, [223.01] * 4 + [30_000.0] + [223.02] * 4)
+    with pytest.raises(
+        DataError,
+        match=rf"{path}: line 6: ask_px_00 is 30000\.0; expected a price on the file's scale "
+        r"\(its median price is 223\.005: between 2\.23005 and 22300\.5; a price written in "
+        r"other units",
+    ):
+        load_mbp(path)
+    load_mbp(_prices_case(tmp_path, [223.01] * 4 + [22_000.0] + [223.02] * 4))  # under 100x
+
+
+def test_a_fixed_point_price_written_in_dollars_is_refused(tmp_path):
+    """data.prices: fixed, one price written as 223 (dollars): read as 0.000000223 dollars it
+    made best_ask's cost fall by 10,026 dollars."""
+    from tests.mbp import at, row
+
+    rows = [row(at(f"13:37:{i:02d}"), 2, 223.01, 100, bid=223.00) for i in range(3)]
+    frame = pd.DataFrame(rows)
+    for column in ("price", "ask_px_00", "bid_px_00"):
+        frame[column] = (frame[column] * 1e9).round().astype("int64")
+    frame.loc[1, "ask_px_00"] = 223
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"line 3: ask_px_00 is '223': 2\.23e-07 dollars in Databento fixed-point units "
+        r"\(1e-9 dollars\), below a hundredth of a cent; .*\(a price written in dollars\? "
+        r"data\.prices: decimal or auto\)",
+    ):
+        load_mbp(tmp_path / "d.csv", prices="fixed")

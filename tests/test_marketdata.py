@@ -104,7 +104,7 @@ def bad(tmp_path, column, value, line_index=1):
     ("column", "value", "message"),
     [
         ("ts_event", "yesterday", r"bad.csv: line 3: ts_event 'yesterday' is not an ISO-8601"),
-        ("ask_px_00", -1.0, r"line 3: ask_px_00 is -1.0; expected a finite non-negative price"),
+        ("ask_px_00", -1.0, r"line 3: ask_px_00 is -1.0; expected a finite positive price"),
         ("ask_sz_00", "NaN", r"line 3: ask_sz_00 is 'NaN'; expected a whole number"),
         ("ask_sz_00", -5, r"line 3: ask_sz_00 is -5; expected a non-negative whole number"),
         ("bid_sz_00", 12.5, r"line 3: bid_sz_00 is '12.5'; expected a whole number"),

@@ -95,17 +95,32 @@ def _release(messages: Messages, name: str) -> np.ndarray | None:
     return column
 
 
+#: A price more than this factor above or below the file's median price is off the
+#: instrument's scale: a price written in other units (dollars read as fixed-point, cents).
+OFF_SCALE = 100.0
+
+
 def check(messages: Messages, where: Where) -> None:
-    """Every book level and trade must make sense; the first that does not is named."""
+    """Every book level and trade must make sense; the first that does not is named. Prices
+    with size must be positive (Databento writes an empty level as its undefined price, never
+    0) and on the file's scale: within :data:`OFF_SCALE` of its median price."""
+    scale = _median_price(messages)
+    low, high = scale / OFF_SCALE, scale * OFF_SCALE
+    off_scale = (
+        f"on the file's scale (its median price is {scale:g}: between {low:g} and {high:g}; "
+        "a price written in other units, such as dollars read as fixed-point?)"
+    )
     for side in ("bid", "ask"):
         px, sz = getattr(messages, f"{side}_px"), getattr(messages, f"{side}_sz")
+        shown = sz > 0
         for what, bad, expected in (
             ("sz", sz < 0, "a non-negative whole number of shares"),
             (
                 "px",
-                (sz > 0) & ~(np.isfinite(px) & (px >= 0)),
-                "a finite non-negative price (blank only when the size is 0)",
+                shown & ~(np.isfinite(px) & (px > 0)),
+                "a finite positive price (blank only when the size is 0)",
             ),
+            ("px", shown & ((px < low) | (px > high)), f"a price {off_scale}"),
         ):
             rows, levels = np.nonzero(bad)
             if len(rows):
@@ -115,10 +130,13 @@ def check(messages: Messages, where: Where) -> None:
                     f"{side}_{what}_{levels[0]:02d} is {_show(value)}; expected {expected}",
                 )
     trade = messages.action == TRADE
+    price = messages.price
     for bad, message in (
         (trade & (messages.size < 0), "trade size {size} is not a share count"),
-        (trade & ~(np.isfinite(messages.price) & (messages.price >= 0)),
-         "trade price {price} is not a finite non-negative price"),
+        (trade & ~(np.isfinite(price) & (price > 0)),
+         "trade price {price} is not a finite positive price"),
+        (trade & ((price < low) | (price > high)),
+         "trade price {price} is not a price " + off_scale),
         (trade & ~np.isin(messages.side, list(SIDES)),
          "trade side {side!r} is not A (seller aggressor), B (buyer aggressor) or N (unknown)"),
     ):  # fmt: skip
@@ -132,6 +150,18 @@ def check(messages: Messages, where: Where) -> None:
                     side=chr(messages.side[i]),
                 ),
             )
+
+
+def _median_price(messages: Messages) -> float:
+    """The median of the file's best bids and asks shown with size, and of its trade prices
+    (NaN if it has none: then no price is off the scale)."""
+    prices = [messages.price[(messages.action == TRADE) & (messages.price > 0)]]
+    for side in ("bid", "ask"):
+        px, sz = getattr(messages, f"{side}_px")[:, 0], getattr(messages, f"{side}_sz")[:, 0]
+        prices.append(px[(sz > 0) & (px > 0)])
+    values = np.concatenate(prices)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else float("nan")
 
 
 def _show(value) -> str:

@@ -115,6 +115,16 @@ def _fixed(
             " (1e-9 dollars) below 2^53 "
             + ("(data.prices: fixed; use decimal or auto for dollar prices)" if explicit else ""),
         )
+    tiny = np.isfinite(values) & ~undefined & (values > 0) & (values < FIXED_SCALE / 10_000)
+    if tiny.any():
+        i = int(np.flatnonzero(tiny)[0])
+        raise where.error(
+            int(lines[i]),
+            f"{name} is {text.iloc[i]!r}: {values[i] / FIXED_SCALE:g} dollars in Databento "
+            "fixed-point units (1e-9 dollars), below a hundredth of a cent; expected a whole "
+            "number of 1e-9 dollars (a price written in dollars? "
+            + ("data.prices: decimal or auto)" if explicit else "data.prices: decimal)"),
+        )
     return fixed_to_dollars(values)
 
 
