@@ -21,8 +21,9 @@ import ray
 
 from producer.source import load_configured
 from router import DataError, Snapshots
+from router.analysis.coverage import coverage
 from sweep.backtest import SweepData
-from sweep.config import Config, ConfigError, GridConfig, GridPoint, load_config
+from sweep.config import Config, ConfigError, DataConfig, GridConfig, GridPoint, load_config
 from sweep.costs import write_costs
 from sweep.evaluation import check_days, evaluate
 from sweep.grid import SweepError, SweepInterrupted, run_grid
@@ -112,6 +113,24 @@ def load_sweep_days(config: Config, source: str) -> Loaded:
     return Loaded(*load_configured(config.data))
 
 
+def check_coverage(days: list[Snapshots], data: DataConfig) -> None:
+    """With ``data.require_full_window``, a day whose data start later or end earlier in its
+    window than ``data.max_gap_s`` is an error (otherwise the report warns)."""
+    if not data.require_full_window:
+        return
+    for day in days:
+        found = coverage(day)
+        if found.short_by() > data.max_gap_s:
+            raise DataError(
+                f"{day.window.date}: the data cover {day.window.start} to {day.window.end} UTC "
+                f"from {found.first_event} to {found.last_event}: they start "
+                f"{found.starts_late_s:g} s late and end {found.ends_early_s:g} s early, more "
+                f"than data.max_gap_s ({data.max_gap_s:g} s); a file cut short (a .zst cut at a "
+                "frame boundary reads cleanly)? Set data.require_full_window: false to sweep "
+                "such days with a warning"
+            )
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A finished sweep: its report, and what the output files are made of."""
@@ -190,6 +209,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
             check_days(len(loaded.days), config.evaluation.train_days, config.evaluation.test_days)
         except ValueError as exc:
             raise SweepError(f"evaluation: {exc}") from None
+    check_coverage(loaded.days, config.data)
     try:
         config = replace(config, router=config.router.for_days(loaded.days))
     except ValueError as exc:
@@ -232,7 +252,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
         router["decisions"] = sum((r.decisions for r in runs[1:]), runs[0].decisions).as_dict()
     report = build_report(
         trials=trials, grid=grid, days=loaded.days, runs=runs, router=router, source=source,
-        skipped=loaded.skipped, stream=loaded.stream,
+        skipped=loaded.skipped, stream=loaded.stream, max_gap_s=config.data.max_gap_s,
     )  # fmt: skip
     settings = config.evaluation
     try:

@@ -198,6 +198,8 @@ class _Data(_Section):
     depth: Annotated[StrictInt, Field(ge=1, le=MAX_DEPTH)] = 1
     window: _Window = field(default_factory=_Window)
     synthetic: Annotated[_Synthetic | None, Given] = None
+    max_gap_s: Positive = 60.0
+    require_full_window: StrictBool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ class DataConfig:
     skip_empty_days: bool
     synthetic_seed: int | None
     synthetic_venues: int
+    # data starting later or ending earlier than this in its window: a warning, or an error
+    max_gap_s: float = 60.0
+    require_full_window: bool = False
 
     @property
     def single_file(self) -> Path | None:
@@ -692,6 +697,8 @@ def _data(data: _Data, base: Path, fail: Fail) -> DataConfig:
         skip_empty_days=data.skip_empty_days,
         synthetic_seed=None if data.synthetic is None else data.synthetic.seed,
         synthetic_venues=(data.synthetic or _Synthetic()).venues,
+        max_gap_s=data.max_gap_s,
+        require_full_window=data.require_full_window,
     )
     if config.single_file is None:
         for key in ("date", "synthetic"):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from router import Fills, Snapshots, StrategyResult, run_baselines
+from router.analysis.coverage import coverage
 from router.analysis.metrics import combine, pooled_savings_bps, summarize
 from router.analysis.tca import (
     MARKOUTS_S,
@@ -146,6 +147,7 @@ def build_report(
     source: str,
     skipped: list[str],
     stream: dict | None,
+    max_gap_s: float = 60.0,
 ) -> dict:
     """The report as a JSON-ready dict. Every number in it was computed by the run.
 
@@ -180,6 +182,7 @@ def build_report(
             "source": source,
             "quality": _quality(snapshots),
             "skipped_days": skipped,
+            "max_gap_s": max_gap_s,  # a day's data starting or ending further in: a warning
         },
         "days": [
             {
@@ -188,6 +191,7 @@ def build_report(
                 "venues": [int(v) for v in d.venues],
                 "orders": sum(1 for r in runs if r.date == d.window.date),
                 "quality": _quality([d]),
+                "coverage": asdict(coverage(d)),
                 "objective": sum(r.objective for r in runs if r.date == d.window.date),
                 **_figures([r for r in runs if r.date == d.window.date]),
             }

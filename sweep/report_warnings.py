@@ -25,6 +25,7 @@ def report_warnings(report: dict) -> list[dict]:
         *unknown_sides(report["data"]["quality"], report["router"], report["days"]),
         *strategy_warnings(report["orders"]),
         *few_days(report["evaluation"]),
+        *short_windows(report["days"], report["data"]["max_gap_s"]),
     ]
 
 
@@ -141,3 +142,24 @@ def _savings_days(value, path: str):
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _savings_days(item, f"{path}[{i}]")
+
+
+def short_windows(days: list[dict], max_gap_s: float) -> list[dict]:
+    """A day whose data start later or end earlier in its window than ``max_gap_s``: a file
+    cut short reads exactly like this (a .zst cut at a frame boundary decompresses cleanly),
+    and every figure of the day then covers less of the window than the report says."""
+    out = []
+    for day in days:
+        found = day["coverage"]
+        short = max(found["starts_late_s"], found["ends_early_s"])
+        if short > max_gap_s:
+            out.append(_warning(
+                "short_window",
+                f"{day['date']}: the data start {found['starts_late_s']:g} s after the window's "
+                f"start and end {found['ends_early_s']:g} s before its end (first event "
+                f"{found['first_event']}, last {found['last_event']}), more than data.max_gap_s "
+                f"({max_gap_s:g} s): a file cut short, or a quiet market? "
+                "(data.require_full_window: true makes this an error)",
+                short, max_gap_s, date=day["date"],
+            ))  # fmt: skip
+    return out

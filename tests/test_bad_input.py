@@ -353,3 +353,49 @@ def test_a_fixed_point_price_written_in_dollars_is_refused(tmp_path):
         r"data\.prices: decimal or auto\)",
     ):
         load_mbp(tmp_path / "d.csv", prices="fixed")
+
+
+def test_coverage_of_a_window_worked_by_hand(tmp_path):
+    """Rows at 13:36:40, 13:36:50 and 13:40:00 in the window 13:36:32 to 13:45:14 (its last
+    second included: it ends at 13:45:15): 8 s late, 190 s the longest gap, 315 s early."""
+    from router.analysis.coverage import coverage
+    from tests.mbp import at, row, write
+
+    rows = [row(at(t), 2, 223.01, 100) for t in ("13:36:40", "13:36:50", "13:40:00")]
+    day = load_mbp(write(tmp_path / "d.csv", rows))
+    found = coverage(day)
+    assert (found.first_event, found.last_event) == (
+        "2024-08-01T13:36:40+00:00",
+        "2024-08-01T13:40:00+00:00",
+    )
+    assert (found.starts_late_s, found.longest_gap_s, found.ends_early_s) == (8.0, 190.0, 315.0)
+
+
+def test_a_zst_cut_at_a_frame_boundary_is_caught_by_the_coverage_check(tmp_path):
+    """The day written as two zstd frames, the second lost: it decompresses cleanly and reads
+    as a shorter day. The report warns; data.require_full_window refuses it before Ray."""
+    import subprocess
+    import sys
+
+    import zstandard
+
+    from router.analysis.coverage import coverage
+
+    generate(tmp_path / "day.csv", seed=5, venues=2, rows=3000)
+    lines = (tmp_path / "day.csv").read_bytes().splitlines(keepends=True)
+    cut = tmp_path / "d.csv.zst"
+    cut.write_bytes(zstandard.ZstdCompressor().compress(b"".join(lines[: len(lines) * 6 // 10])))
+    day = load_mbp(cut)
+    assert coverage(day).ends_early_s > 60  # read cleanly, but ends early
+    (tmp_path / "c.yaml").write_text(
+        f"data: {{path: {cut}, require_full_window: true}}\n"
+        "grid: {lambda_over: [0.1], lambda_under: [0.1], theta_queue: [0.1]}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sweep", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: 2024-08-01: the data cover 13:36:32 to 13:45:14 UTC ")
+    assert "more than data.max_gap_s (60 s); a file cut short" in done.stderr
+    assert not (tmp_path / "o" / "tune").exists()  # refused before any trial

@@ -12,6 +12,7 @@ from sweep.report_warnings import (
     UNKNOWN_SIDE_SHARE,
     few_days,
     report_warnings,
+    short_windows,
     strategy_warnings,
     unknown_sides,
 )
@@ -58,11 +59,36 @@ def test_one_day_without_sides_in_a_month_warns_though_the_total_does_not():
     assert unknown_sides(total, CONT_KUKANOV, days[:-1]) == []
 
 
+FULL = {
+    "first_event": "2024-08-01T13:36:32+00:00",
+    "last_event": "2024-08-01T13:45:14+00:00",
+    "starts_late_s": 0.0,
+    "ends_early_s": 0.0,
+    "longest_gap_s": 3.0,
+}
+
+
+def test_a_day_whose_data_end_early_warns_with_its_figures():
+    """A day ending 208 s before its window's end (a .zst missing its last frame reads so),
+    another 30 s late: one warning, the first day's, at data.max_gap_s 60."""
+    short = FULL | {"last_event": "2024-08-01T13:41:46+00:00", "ends_early_s": 208.0}
+    late = FULL | {"starts_late_s": 30.0}
+    days = [{"date": "2024-08-01", "coverage": short}, {"date": "2024-08-02", "coverage": late}]
+    (warning,) = short_windows(days, 60.0)
+    assert (warning["kind"], warning["value"], warning["threshold"]) == ("short_window", 208, 60)
+    assert warning["message"].startswith(
+        "2024-08-01: the data start 0 s after the window's start and end 208 s before its end "
+        "(first event 2024-08-01T13:36:32+00:00, last 2024-08-01T13:41:46+00:00), more than "
+        "data.max_gap_s (60 s)"
+    )
+    assert short_windows(days, 208.0) == []
+
+
 def test_an_audited_day_whose_prints_all_lack_a_side_warns():
     """Every print of side N: the router got no passive fills, and the report must say why."""
     report = {
-        "data": {"quality": prints(812, 0, 0)},
-        "days": [{"date": "2024-08-01", "quality": prints(812, 0, 0)}],
+        "data": {"quality": prints(812, 0, 0), "max_gap_s": 60.0},
+        "days": [{"date": "2024-08-01", "quality": prints(812, 0, 0), "coverage": FULL}],
         "router": CONT_KUKANOV,
         "orders": [order(5000, router={"unfilled_shares": 3707})],
         "evaluation": {"mode": "in_sample", "in_sample": {"twap": {"days": 10}}},
