@@ -650,7 +650,7 @@ def parse_config(raw: Any, base: Path, source: str = "<config>") -> Config:
         latency=_latency(file.venues),
         grid=grid,
         router=router,
-        kafka=replace(kafka, client={k: _expand_env(v, k) for k, v in kafka.client.items()}),
+        kafka=replace(kafka, client={k: _expand_env(v, k, fail) for k, v in kafka.client.items()}),
         fills=FillRules(**asdict(file.fills)),
         evaluation=file.evaluation,
         source=file.source,
@@ -775,7 +775,7 @@ def _latency(venues: dict[str, _Rate]) -> VenueLatency:
     )
 
 
-def _expand_env(value: Any, key: str) -> Any:
+def _expand_env(value: Any, key: str, fail: Fail) -> Any:
     """``${NAME}`` in a Kafka client option string is read from the environment."""
     if not isinstance(value, str):
         return value
@@ -783,7 +783,7 @@ def _expand_env(value: Any, key: str) -> Any:
     def lookup(match: re.Match) -> str:
         name = match.group(1)
         if name not in os.environ:
-            raise ConfigError(f"kafka.client.{key}: environment variable {name} is not set")
+            raise fail(f"kafka.client.{key}", f"environment variable {name} is not set")
         return os.environ[name]
 
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lookup, value)

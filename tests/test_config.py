@@ -240,7 +240,7 @@ def test_kafka_client_secrets_come_from_the_environment(tmp_path, monkeypatch):
         "retries": 3,
     }
     monkeypatch.delenv("KAFKA_PW")
-    expected = r"kafka\.client\.sasl_plain_password: environment variable KAFKA_PW is not set"
+    expected = r"^<config>: kafka\.client\.sasl_plain_password: environment variable KAFKA_PW"
     with pytest.raises(ConfigError, match=expected):
         parse_config(raw, tmp_path)
 
