@@ -25,7 +25,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -130,7 +130,8 @@ class _Reader:
     deadline: float = 0.0
     records: int = 0
     peak_bytes: int = 0
-    older: list[str] = field(default_factory=list)  # where records of older versions were
+    older: int = 0  # records of an older wire version, skipped
+    first_older: str = ""  # where the first of them was
     days_done: int = 0
     days_total: int | None = None
 
@@ -162,7 +163,10 @@ class _Reader:
             raise ConsumeError(f"{self.where(record)}: not a sor-sweep record "
                                "(no sor.type/sor.run headers)")  # fmt: skip
         if header.get("sor.v") != b"%d" % wire.VERSION:
-            self.older.append(f"partition {record.partition} offset {record.offset}")
+            self.older += 1
+            self.first_older = self.first_older or (
+                f"partition {record.partition} offset {record.offset}"
+            )
             return None
         if kind not in (b"block", b"eos"):
             raise ConsumeError(f"{self.where(record)}: unknown record type {kind!r}")
@@ -179,8 +183,8 @@ class _Reader:
             else "no complete stream found"
         )
         older = (
-            f"; {len(self.older)} records of an older wire version skipped (the first at "
-            f"{self.older[0]}): produce the data again with this version"
+            f"; {self.older} records of an older wire version skipped (the first at "
+            f"{self.first_older}): produce the data again with this version"
             if self.older
             else ""
         )
