@@ -169,6 +169,10 @@ def connect_ray(address: str | None, quiet: bool):
             configure_logging=True,
             logging_level="ERROR" if quiet else "INFO",
         )
+    except SystemExit as exc:  # SIGTERM met Ray's own handler, installed inside ray.init
+        if exc.code == signal.SIGTERM:
+            raise KeyboardInterrupt from None  # ended as Ctrl-C is: one line, exit 130
+        raise
     finally:
         if watchdog is not None:
             watchdog.cancel()
