@@ -401,45 +401,21 @@ def test_a_zst_cut_at_a_frame_boundary_is_caught_by_the_coverage_check(tmp_path)
     assert not (tmp_path / "o" / "tune").exists()  # refused before any trial
 
 
-# Imported by sitecustomize in the sweep's process: when Ray is about to start its first server
-# inside ray.init, it blocks reading a FIFO, which the test sees as soon as the FIFO has a reader.
-STOP_IN_RAY_INIT = """
-import os, sys
-
-def stop_here(event, args):
-    if event == "subprocess.Popen" and "gcs_server" in str(args[1]):
-        os.read(os.open({gate!r}, os.O_RDONLY), 1)  # until the test signals
-
-sys.addaudithook(stop_here)
-"""
-
-
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_a_signal_during_ray_init_ends_the_sweep(tmp_path, day_csv, signal_name):
     """SIGTERM or Ctrl-C while ray.init starts the local cluster: exit 130, one line, no
     report, and no Ray server left (the first was about to start)."""
-    import errno
     import os
     import signal
     import subprocess
-    import time
 
-    gate = tmp_path / "gate"
-    os.mkfifo(gate)
-    (tmp_path / "hook").mkdir()
-    (tmp_path / "hook" / "sitecustomize.py").write_text(STOP_IN_RAY_INIT.format(gate=str(gate)))
-    env = os.environ | {"PYTHONPATH": f"{tmp_path / 'hook'}:{ROOT}", "RAY_ADDRESS": ""}
+    from tests import audit_gate
+
+    # held where ray.init is about to start the cluster's first server
+    gate, hook = audit_gate.install(tmp_path, "subprocess.Popen", "gcs_server", index=1)
+    env = os.environ | {"PYTHONPATH": f"{hook}:{ROOT}", "RAY_ADDRESS": ""}
     process = sweep_process(small_config(tmp_path, day_csv), tmp_path / "out", env=env)
-    deadline = time.monotonic() + 120
-    while True:  # a FIFO opens for writing without blocking only once it has a reader
-        try:
-            writer = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError as exc:
-            assert exc.errno == errno.ENXIO
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the sweep never reached ray.init's first server"
-        time.sleep(0.01)
+    writer = audit_gate.reached(gate, lambda: process.poll() is None, "ray.init's first server")
     try:
         process.send_signal(getattr(signal, signal_name))
         out, err = process.communicate(timeout=60)

@@ -509,51 +509,25 @@ def test_producer_ctrl_c_while_sending_exits_130_with_one_line(tmp_path):
         assert producer.interrupt() == (130, "", [STOPPED_SENDING])
 
 
-# Imported by sitecustomize in the producer's process: at one audit event (an import, a file
-# opened) it blocks reading a FIFO, which the test sees as soon as the FIFO has a reader.
-STOP_AT = """
-import os, sys
-
-def stop_here(event, args):
-    if event == {event!r} and args and str(args[0]) == {what!r}:
-        os.read(os.open({gate!r}, os.O_RDONLY), 1)  # until the test interrupts
-
-sys.addaudithook(stop_here)
-"""
-
-
 @pytest.mark.parametrize(
     ("event", "what"),
     [("import", "kafka"), ("open", "day.csv")],
     ids=["while-importing", "while-loading"],
 )
 def test_producer_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, event, what):
-    import errno
     import os
 
     from producer.__main__ import STOPPED_EARLY
+    from tests import audit_gate
 
     config = paced_config(tmp_path, fresh_topic())
     if event == "open":
         what = str(tmp_path.resolve() / what)  # as the config resolves it
-    gate = tmp_path / "gate"
-    os.mkfifo(gate)
-    (tmp_path / "hook").mkdir()
-    (tmp_path / "hook" / "sitecustomize.py").write_text(
-        STOP_AT.format(event=event, what=what, gate=str(gate))
-    )
-    env = os.environ | {"PYTHONPATH": str(tmp_path / "hook")}  # its sitecustomize
+    gate, hook = audit_gate.install(tmp_path, event, what)
+    env = os.environ | {"PYTHONPATH": hook}  # its sitecustomize
     with ProducerProcess(config, env) as producer:
-        deadline = time.monotonic() + 60
-        while True:  # a FIFO opens for writing without blocking only once it has a reader
-            try:
-                writer = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
-                break
-            except OSError as exc:
-                assert exc.errno == errno.ENXIO
-            assert producer.process.poll() is None, list(iter(producer.next_line, None))
-            assert time.monotonic() < deadline, f"the producer never reached {event} {what}"
-            time.sleep(0.01)
+        writer = audit_gate.reached(gate, lambda: producer.process.poll() is None,
+                                    f"{event} {what}", timeout_s=60)  # fmt: skip
         try:
             assert producer.interrupt() == (130, "", [STOPPED_EARLY])
         finally:
