@@ -1,4 +1,5 @@
-"""Hold a child process at one moment of its start-up, for a test to signal it there.
+"""Hold a child process at one moment of its start-up, for a test to signal it there; and let
+it take Ctrl-C whatever the test runner's own signals.
 
 The child imports a ``sitecustomize`` that blocks reading a FIFO at one audit event (an import,
 a file opened, a process about to start); a FIFO opens for writing without blocking only once
@@ -45,3 +46,12 @@ def reached(gate: Path, alive: Callable[[], bool], what: str, timeout_s: float =
         assert alive(), f"the child ended before {what}"
         assert time.monotonic() < deadline, f"the child never reached {what}"
         time.sleep(0.01)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: SIGINT as a terminal gives it. A CI
+    launched in the background of a shell without job control ignores SIGINT, and a child
+    inherits that: Python then installs no KeyboardInterrupt handler and the Ctrl-C is lost."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

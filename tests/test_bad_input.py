@@ -414,7 +414,10 @@ def test_a_signal_during_ray_init_ends_the_sweep(tmp_path, day_csv, signal_name)
     # held where ray.init is about to start the cluster's first server
     gate, hook = audit_gate.install(tmp_path, "subprocess.Popen", "gcs_server", index=1)
     env = os.environ | {"PYTHONPATH": f"{hook}:{ROOT}", "RAY_ADDRESS": ""}
-    process = sweep_process(small_config(tmp_path, day_csv), tmp_path / "out", env=env)
+    process = sweep_process(
+        small_config(tmp_path, day_csv), tmp_path / "out", env=env,
+        preexec_fn=audit_gate.interruptible,
+    )  # fmt: skip
     writer = audit_gate.reached(gate, lambda: process.poll() is None, "ray.init's first server")
     try:
         process.send_signal(getattr(signal, signal_name))

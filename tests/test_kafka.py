@@ -448,10 +448,13 @@ class ProducerProcess:
         import sys
         import threading
 
+        from tests.audit_gate import interruptible
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "producer", str(config), "--quiet"],
             cwd=Path(__file__).resolve().parent.parent,  # this checkout's producer
             env=env,
+            preexec_fn=interruptible,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -334,6 +334,8 @@ def test_ctrl_c_or_sigterm_stops_trials_and_the_local_cluster(tmp_path, signal_n
     import signal
     import time
 
+    from tests.audit_gate import interruptible
+
     values = ", ".join(str(v / 100) for v in range(1, 41))
     grid = f"grid: {{lambda_over: [{values}], lambda_under: [{values}]}}\n"  # 4,800 trials
     config = small_day_config(tmp_path, grid)
@@ -346,6 +348,7 @@ def test_ctrl_c_or_sigterm_stops_trials_and_the_local_cluster(tmp_path, signal_n
         errors="replace",  # readline, then communicate, may split a multi-byte character
         cwd=ROOT,
         env=env,
+        preexec_fn=interruptible,
     )
     seen = ""
     deadline = time.monotonic() + 120
