@@ -5,8 +5,8 @@ checksum, and the first and last offset of its blocks on each partition. So the 
 partition 0 backwards from its tail (one record, then two, four, ...) until it meets the end
 record of a complete stream (the last day of its stream), then reads exactly each day's ranges:
 what it reads never depends on how many runs came before on the topic. Of several complete
-streams, the one completed last is used; a stream cut short (no last end record) is skipped by
-jumping to before its first record. If no stream is complete yet, it waits for one.
+streams, the one completed last is used; a stream cut short (no last end record) after it is
+read through and never used. If no stream is complete yet, it waits for one.
 
 Each day is filled block by block into its arrays, checked against its end record (every row
 once, the checksum), handed to ``on_day`` (the sweep puts it in Ray's object store) and
@@ -236,25 +236,16 @@ def _end_records(reader: _Reader, tp: TopicPartition, low: int, high: int) -> li
 
 
 def _find_stream(reader: _Reader, tp: TopicPartition, begin: int, end: int) -> dict | None:
-    """The last end record of the latest complete stream, searched from the tail back."""
+    """The last end record of the latest complete stream, searched from the tail back in
+    windows of 1, 2, 4, ... records. A stream cut short at the tail is read through, not
+    jumped over: another producer's complete stream may end inside it."""
     high, width = end, 1
     while high > begin:
-        low, jumped = max(begin, high - width), False
+        low = max(begin, high - width)
         for found in reversed(_end_records(reader, tp, low, high)):
-            if found["_offset"] >= high:
-                continue
             if found["day"] == found["days"] - 1:
                 return found
-            starts = [
-                d["offsets"][tp.partition][0]
-                for d in (*found["earlier"], found)
-                if tp.partition in d["offsets"]
-            ]
-            high, jumped = min([found["_offset"], *starts]), True  # before the cut stream
-        if jumped:
-            width = 1
-        else:
-            high, width = low, width * 2
+        high, width = low, width * 2
     return None
 
 

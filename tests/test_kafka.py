@@ -273,14 +273,34 @@ def test_a_stream_cut_after_its_first_day_is_never_used(two_days, day):
     kafka = fresh_topic()
     older = publish(day, kafka, pace=0, progress=False)  # an older complete stream of one day
     producer = raw_producer()
-    send_day(
+    cut, _ = send_day(
         producer, kafka, two_days[0], stream="cut", run="d1", number=0, days=2, earlier=[]
     )  # day 2 never comes
     producer.close()
     consumed = consume(kafka, timeout_s=30)
-    assert_same(consumed, day)  # the older stream, found by jumping over the cut one
+    assert_same(consumed, day)  # the older stream, found behind the cut one
     assert consumed.stream == older.stream
-    assert consumed.records_read == older.records + 1  # the cut stream's end record, no block
+    # the tail search reads 1 + 2 + 4 + ... records back until its window holds the older end
+    # record, the cut day's blocks and end record after it; then the older day's blocks
+    behind, scanned, width = cut["blocks"] + 2, 1, 1
+    while scanned < behind:
+        width *= 2
+        scanned += width
+    assert consumed.records_read == scanned + older.records - 1
+
+
+def test_a_complete_stream_ending_inside_a_cut_one_is_found(day, two_days):
+    """Two producers on one topic: a cut stream's first blocks, then another whole stream,
+    then the cut stream's first end record (of two days). The whole one is the latest
+    complete stream, though it ends inside the cut one's span."""
+    kafka = fresh_topic()
+    cut = blocks(two_days[0])
+    send_blocks(kafka, cut, "c1")
+    whole = publish(day, kafka, pace=0, progress=False)
+    send_end(kafka, hand_end(two_days[0], cut, "c1", stream="cut", days=2))
+    consumed = consume(kafka, timeout_s=20)
+    assert consumed.stream == whole.stream
+    assert_same(consumed, day)
 
 
 def test_records_of_an_older_wire_version_are_skipped_and_named(day):
