@@ -89,7 +89,8 @@ def block_bounds(
 ) -> list[tuple[int, int]]:
     """Consecutive row ranges ``[first, stop)`` of a day (its rows' ``ts`` and ``print_start``):
     each at most ``batch_rows`` rows, spanning at most ``batch_ms`` of exchange time and at
-    most :data:`MAX_BLOCK_BYTES` (a single row is always a block of its own)."""
+    most :data:`MAX_BLOCK_BYTES`, except a single row whose prints alone exceed it (some 58,800
+    of them): it is a block of its own, which Kafka refuses and the producer names."""
     span_ns = round(batch_ms * 1_000_000)
     room = MAX_BLOCK_BYTES - BLOCK_HEADER.itemsize
     bytes_before = np.arange(len(ts) + 1) * row_bytes(depth) + print_start * PRINT_BYTES
@@ -228,6 +229,8 @@ class DayBuilder:
             count = (n if per_row else m) * (depth if level else 1)
             column = np.frombuffer(value, kind, count=count, offset=offset)
             offset += column.nbytes
+            if name == "prints" and ((column < 0).any() or int(column.sum()) != m):
+                raise ValueError(f"block's rows count {int(column.sum())} prints, its header {m}")
             self.arrays[name][rows if per_row else prints] = (
                 column.reshape(n, depth) if level else column
             )

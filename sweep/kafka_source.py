@@ -282,7 +282,6 @@ def _read_day(reader: _Reader, day: dict, begin: dict, end: dict) -> Snapshots:
     ranges = {TopicPartition(topic, p): span for p, span in day["offsets"].items()}
     consumer, builder = reader.consumer, wire.DayBuilder(day)
     consumer.assign(list(ranges))
-    consumer.resume(*ranges)  # a partition the previous day finished with stays paused
     for tp, (first, _) in ranges.items():
         consumer.seek(tp, first)
     block = max(1, day["rows"] * wire.row_bytes(day["depth"]) // day["blocks"])
@@ -306,9 +305,10 @@ def _read_day(reader: _Reader, day: dict, begin: dict, end: dict) -> Snapshots:
                 except ValueError as exc:
                     where = reader.where(record)
                     raise ConsumeError(f"{where}: block of run {run}: {exc}") from None
-            if record.offset == last:
+            if record.offset == last:  # this partition's range is read: stop fetching it
                 waiting.discard(tp)
-                consumer.pause(tp)
+                if waiting:  # (not pause: kafka-python 3.0 parks a paused partition's
+                    consumer.assign(sorted(waiting))  # fetched records, and may never resume it)
     return builder.finish()
 
 

@@ -113,6 +113,28 @@ def test_round_trip_at_depth_ten_over_three_partitions(tmp_path):
     assert consumed.records_read == summary.records
 
 
+def test_several_days_over_three_partitions_in_small_polls(monkeypatch, tmp_path):
+    """Four days on three partitions, polls of a few blocks: a partition's range ends while
+    records fetched beyond it wait, and the next day reads it again from its own first offset
+    (pausing it lost such a partition for good in kafka-python 3.0: the read timed out)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from producer.synthetic import generate_days
+    from sweep import kafka_source
+
+    days = [load_mbp(p) for p in generate_days(tmp_path / "d.csv", seed=2, days=4, rows=1500)]
+    kafka = fresh_topic(batch_rows=20)
+    admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
+    admin.create_topics([NewTopic(kafka.topic, num_partitions=3, replication_factor=1)])
+    admin.close()
+    summary = publish(days, kafka, pace=0, progress=False)
+    monkeypatch.setattr(kafka_source, "POLL_BYTES", 16 * 1024)
+    consumed = consume(kafka, timeout_s=15)
+    for got, expected in zip(consumed.days, days, strict=True):
+        assert_same(got, expected)
+    assert consumed.records_read == summary.records - len(days) + 1  # one end record read
+
+
 def test_rerun_never_doubles_data(day):
     kafka = fresh_topic()
     first = publish(day, kafka, pace=0, progress=False)

@@ -115,3 +115,25 @@ def test_overlapping_blocks_that_add_up_are_refused(day):
     overlap[8:16] = np.int64(150).tobytes()  # first_row 150
     with pytest.raises(ValueError, match=r"the blocks overlap or leave rows or prints out"):
         rebuilt([values[0], bytes(overlap), values[2]], end)
+
+
+def test_a_blocks_prints_must_be_those_its_rows_count(day):
+    """Row 0 of the first block claims one print more than the block carries: refused, even
+    with an end record made from the tampered blocks (a faulty producer's checksum agrees)."""
+    values, _ = blocks_and_end(day, 300, 1e9)
+    first = bytearray(values[0])
+    at = wire.BLOCK_HEADER.itemsize + 300 * (8 + 8 + 4)  # after ts, ts_recv, publisher_id
+    count = int(np.frombuffer(bytes(first[at : at + 4]), "<i4")[0])
+    first[at : at + 4] = np.int32(count + 1).tobytes()
+    values = [bytes(first), *values[1:]]
+    end = wire.end_of_stream(
+        stream="s", run="r", day=0, days=1, snapshots=day, blocks=len(values),
+        sha256=wire.day_checksum([wire.digest(v) for v in values]), offsets={0: (0, 1)},
+        earlier=[], produced_at="2026-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    header_prints = int(np.frombuffer(values[0], wire.BLOCK_HEADER, count=1)[0]["prints"])
+    with pytest.raises(
+        ValueError, match=rf"block's rows count {header_prints + 1} prints, its header "
+        rf"{header_prints}"
+    ):  # fmt: skip
+        rebuilt(values, end)
