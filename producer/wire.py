@@ -178,6 +178,15 @@ def encode_end(end: dict) -> bytes:
     return json.dumps(end).encode()
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """What a day keeps of a block once its columns are in place."""
+
+    rows: int
+    first_print: int
+    crc: bytes
+
+
 class DayBuilder:
     """One day's arrays, filled block by block in any order as they arrive, then checked
     against its end record: every row exactly once, the checksum, the prints' places.
@@ -194,14 +203,11 @@ class DayBuilder:
             )
             for name, kind, per_row, level in COLUMNS
         }
-        self.print_first = np.full(end["rows"], -1, np.int64)  # each block's first print
-        self.digests: dict[int, bytes] = {}  # first row -> the block's CRC32C
-        self.sizes: dict[int, int] = {}  # first row -> the block's rows
-        self.filled = 0
+        self.blocks: dict[int, _Placed] = {}  # by first row
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.arrays.values()) + self.print_first.nbytes
+        return sum(a.nbytes for a in self.arrays.values())
 
     def add(self, value: bytes) -> None:
         """Place one block; raises ValueError if it is malformed or does not fit the day."""
@@ -222,7 +228,7 @@ class DayBuilder:
                 f"block of rows {first}..{first + n - 1} and prints {p0}..{p0 + m - 1} lies "
                 f"outside the day's {end['rows']} rows and {end['prints']} prints"
             )
-        if first in self.digests:
+        if first in self.blocks:
             raise ValueError(f"two blocks start at row {first}")
         offset, rows, prints = BLOCK_HEADER.itemsize, slice(first, first + n), slice(p0, p0 + m)
         for name, kind, per_row, level in COLUMNS:
@@ -234,30 +240,30 @@ class DayBuilder:
             self.arrays[name][rows if per_row else prints] = (
                 column.reshape(n, depth) if level else column
             )
-        self.print_first[first] = p0
-        self.digests[first], self.sizes[first] = digest(value), n
-        self.filled += n
+        self.blocks[first] = _Placed(n, p0, digest(value))
 
     def finish(self) -> Snapshots:
         """The day, once every block is in; raises ValueError naming what disagrees."""
         end, run, arrays = self.end, self.end["run"], self.arrays
-        if len(self.digests) != end["blocks"] or self.filled != end["rows"]:
+        placed = [self.blocks[first] for first in sorted(self.blocks)]
+        filled = sum(block.rows for block in placed)
+        if len(placed) != end["blocks"] or filled != end["rows"]:
             raise ValueError(
-                f"run {run}: {len(self.digests)} blocks of {self.filled} rows, the end record "
+                f"run {run}: {len(placed)} blocks of {filled} rows, the end record "
                 f"says {end['blocks']} blocks of {end['rows']} rows"
             )
-        starts = np.array(sorted(self.digests), dtype=np.int64)
+        starts = np.array(sorted(self.blocks), dtype=np.int64)
         sizes = np.diff(np.r_[starts, end["rows"]])
         print_start = np.r_[0, np.cumsum(arrays["prints"])].astype(np.int64)
         if (
             starts[0] != 0
-            or sizes.tolist() != [self.sizes[int(s)] for s in starts]
+            or sizes.tolist() != [block.rows for block in placed]
             or print_start[-1] != end["prints"]
         ):
             raise ValueError(f"run {run}: the blocks overlap or leave rows or prints out")
-        if not np.array_equal(self.print_first[starts], print_start[starts]):
+        if print_start[starts].tolist() != [block.first_print for block in placed]:
             raise ValueError(f"run {run}: a block's prints are not those of its rows")
-        if day_checksum([self.digests[int(s)] for s in starts]) != end["sha256"]:
+        if day_checksum([block.crc for block in placed]) != end["sha256"]:
             raise ValueError(f"run {run}: checksum mismatch: blocks differ from those sent")
         return Snapshots(
             **{name: array for name, array in arrays.items() if name != "prints"},

@@ -196,6 +196,13 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
     source = args.source or config.source
     grid = config.grid.first() if args.smoke_test else config.grid
     timings: dict[str, float] = {}
+
+    def start_ray():
+        clock = time.perf_counter()
+        context = connect_ray(args.address or config.ray_address, args.quiet)
+        timings["ray_init"] = time.perf_counter() - clock
+        return context
+
     if source == "kafka":  # days go into the object store as they arrive: Ray first
         if config.router.queue_model == "fifo":  # before Ray starts: Kafka carries no orders
             raise SweepError(
@@ -203,9 +210,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
                 "from files); Kafka carries aggregated depth only: use auto, risk_averse or "
                 "prob_power, or source: file"
             )
-        clock = time.perf_counter()
-        context = connect_ray(args.address or config.ray_address, args.quiet)
-        timings["ray_init"] = time.perf_counter() - clock
+        context = start_ray()
     clock = time.perf_counter()
     loaded = load_sweep_days(config, source)
     if config.evaluation.mode == "walk_forward":  # before any trial runs
@@ -221,9 +226,7 @@ def run(config: Config, args: argparse.Namespace) -> Outcome:
     timings["load"] = time.perf_counter() - clock
 
     if source != "kafka":
-        clock = time.perf_counter()
-        context = connect_ray(args.address or config.ray_address, args.quiet)
-        timings["ray_init"] = time.perf_counter() - clock
+        context = start_ray()
     if context.dashboard_url:
         print(f"Ray dashboard: http://{context.dashboard_url}", file=sys.stderr)
     clock = time.perf_counter()

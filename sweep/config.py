@@ -437,6 +437,11 @@ class GridConfig(_Section):
         """The swept keys, slowest first: the penalties, then tau_s when it is a list."""
         return PENALTIES + (("tau_s",) if self.tau_s else ())
 
+    @property
+    def size(self) -> int:
+        """How many grid points (trials) the grid has."""
+        return math.prod(len(getattr(self, name)) for name in self.names)
+
     def points(self) -> list[GridPoint]:
         """Every grid point, in grid order (lambda_over slowest, the last name fastest)."""
         values = itertools.product(*(getattr(self, name) for name in self.names))
@@ -547,7 +552,7 @@ class Config:
     def check_work(self, days: int, where: str | None = None) -> None:
         """Orders a day x ``days`` x grid points within ``grid.max_replays``: a sweep that
         would run for days is refused, with the figure and the key to raise."""
-        points = math.prod(len(getattr(self.grid, name)) for name in self.grid.names)
+        points = self.grid.size
         work = self.order.orders.per_day * days * points
         if work > self.max_replays:
             raise ConfigError(
@@ -737,7 +742,7 @@ def _grid(file: _Grid, router: RouterConfig, raw: dict, fail: Fail) -> GridConfi
     defaults = STATIC_GRID if router.model == "static" else CONT_KUKANOV_GRID
     names = given - {"max_points", "max_replays"}
     grid = GridConfig(**(defaults | {name: getattr(file, name) for name in names}))
-    points = math.prod(len(getattr(grid, name)) for name in grid.names)
+    points = grid.size
     if points > file.max_points:
         raise fail(
             "grid",

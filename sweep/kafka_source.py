@@ -228,11 +228,19 @@ def _end_records(reader: _Reader, tp: TopicPartition, low: int, high: int) -> li
     while position < high:
         for record in reader.poll(64):
             position = max(position, record.offset + 1)
-            kind = reader.kind(record) if record.offset < high else None
-            if kind is not None and kind[0] == b"eos":
-                end = _end_record(record.value, kind[1], reader.where(record))
-                ends.append(end | {"_offset": record.offset})
+            end = _end_of(reader, record) if record.offset < high else None
+            if end is not None:
+                ends.append(end)
     return ends
+
+
+def _end_of(reader: _Reader, record) -> dict | None:
+    """The record's end record, checked, with its ``_offset``; None for a block or a record
+    of an older version."""
+    kind = reader.kind(record)
+    if kind is None or kind[0] != b"eos":
+        return None
+    return _end_record(record.value, kind[1], reader.where(record)) | {"_offset": record.offset}
 
 
 def _find_stream(reader: _Reader, tp: TopicPartition, begin: int, end: int) -> dict | None:
@@ -255,11 +263,9 @@ def _wait_for_stream(reader: _Reader, tp: TopicPartition, start: int) -> dict:
     reader.consumer.seek(tp, start)
     while True:
         for record in reader.poll(64):
-            kind = reader.kind(record)
-            if kind is not None and kind[0] == b"eos":
-                end = _end_record(record.value, kind[1], reader.where(record))
-                if end["day"] == end["days"] - 1:
-                    return end
+            end = _end_of(reader, record)
+            if end is not None and end["day"] == end["days"] - 1:
+                return end
 
 
 def _read_day(reader: _Reader, day: dict, begin: dict, end: dict) -> Snapshots:

@@ -4,6 +4,7 @@ their inputs by hand."""
 
 from __future__ import annotations
 
+from router.analysis.coverage import Coverage
 from sweep.report import BASELINES
 
 #: Above this share of prints without an aggressor side, ignoring them starves resting orders.
@@ -151,7 +152,7 @@ def short_windows(days: list[dict], max_gap_s: float) -> list[dict]:
     out = []
     for day in days:
         found = day["coverage"]
-        short = max(found["starts_late_s"], found["ends_early_s"])
+        short = Coverage(**found).short_by()
         if short > max_gap_s:
             out.append(_warning(
                 "short_window",

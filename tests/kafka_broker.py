@@ -35,6 +35,16 @@ def fresh_topic(**overrides) -> KafkaConfig:
     return KafkaConfig(bootstrap_servers=SERVERS, topic=f"t-{uuid.uuid4().hex[:12]}", **overrides)
 
 
+def delete_before(topic: str, offset: int) -> None:
+    """Delete partition 0's records before ``offset``, as retention would."""
+    from kafka import TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
+    admin.delete_records({TopicPartition(topic, 0): offset})
+    admin.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

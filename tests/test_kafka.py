@@ -17,7 +17,7 @@ from producer.synthetic import generate
 from router import Snapshots, load_mbp
 from sweep.config import KafkaConfig, load_config, parse_config
 from sweep.kafka_source import ConsumeError, consume
-from tests.kafka_broker import SERVERS, fresh_topic, require_broker
+from tests.kafka_broker import SERVERS, delete_before, fresh_topic, require_broker
 
 
 @pytest.fixture(autouse=True)
@@ -656,14 +656,9 @@ def test_an_end_record_pointing_into_another_run_is_refused(day):
 
 
 def test_retention_that_deleted_a_runs_start_is_a_clear_error(two_days):
-    from kafka import TopicPartition
-    from kafka.admin import KafkaAdminClient
-
     kafka = fresh_topic()
     summary = publish(two_days, kafka, pace=0, progress=False)
-    admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
-    admin.delete_records({TopicPartition(kafka.topic, 0): 5})  # as retention would
-    admin.close()
+    delete_before(kafka.topic, 5)
     with pytest.raises(
         ConsumeError,
         match=rf"the end record of run {summary.days[0].run} \(day 1\) starts at offset 0 of "
@@ -675,16 +670,11 @@ def test_retention_that_deleted_a_runs_start_is_a_clear_error(two_days):
 def test_records_deleted_while_being_read_end_the_read(two_days):
     """Deleted after the consumer chose the stream and before it read the days: the read ends
     with an error, never with a short day."""
-    from kafka import TopicPartition
-    from kafka.admin import KafkaAdminClient
-
     kafka = fresh_topic()
     publish(two_days, kafka, pace=0, progress=False)
 
     def retention(stream: str, ends: list[dict]) -> None:
-        admin = KafkaAdminClient(bootstrap_servers=list(SERVERS))
-        admin.delete_records({TopicPartition(kafka.topic, 0): ends[1]["offsets"][0][0]})
-        admin.close()
+        delete_before(kafka.topic, ends[1]["offsets"][0][0])
 
     with pytest.raises(
         ConsumeError,
